@@ -1,0 +1,103 @@
+// hypercomp envs: the registered task families, their factors and split sizes.
+#include <fmt/format.h>
+
+#include "app/commands.h"
+#include "envs/core/registry.h"
+#include "envs/core/config.h"
+
+namespace hc::app {
+namespace {
+
+std::string factors_line(const envs::TaskSpace& space) {
+  if (space.categorical()) {
+    std::string s;
+    for (const auto& f : space.factors())
+      s += fmt::format("{}{}({})", s.empty() ? "" : " x ", f.name, f.values.size());
+    return s;
+  }
+  return fmt::format("{} group(s) of {} {} modules, up to {} active per group", space.groups(),
+                     space.modules(), space.module_name(), space.max_hot());
+}
+
+std::string shape(const std::vector<int>& dims) {
+  std::string s;
+  for (int d : dims) s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s;
+}
+
+}  // namespace
+
+Command add_envs(CLI::App& app) {
+  auto* cmd = app.add_subcommand("envs", "List the registered task families");
+  auto verbose = std::make_shared<bool>(false);
+  auto yaml = std::make_shared<bool>(false);
+  auto name = std::make_shared<std::string>();
+  cmd->add_option("family", *name, "Show only this family");
+  cmd->add_flag("-v,--verbose", *verbose, "Also list every config key with its default");
+  cmd->add_flag("--yaml", *yaml,
+                "Print the default 'family' section of each family as a commented YAML file");
+  return [=]() {
+    if (!name->empty()) envs::find_family(*name);  // unknown names are an error
+    for (const auto& info : envs::registry()) {
+      if (!name->empty() && info.name != *name) continue;
+      if (*yaml) {
+        fmt::print("# {}: {}\n# Registered defaults; `hypercomp envs {} -v` documents every key.\n",
+                   info.name, info.summary, info.name);
+        fmt::print("family:\n  name: {}\n", info.name);
+        for (const auto& e : info.docs()) {
+          std::string value = e.value;
+          fmt::print("  {}: {}  # {}\n", e.key, value, e.doc);
+        }
+        continue;
+      }
+      const auto family = info.make(info.defaults(), "<defaults of " + info.name + ">");
+      const auto& space = family->task_space();
+      const auto& splits = family->splits();
+      fmt::print("{}: {}\n", info.name, info.summary);
+      fmt::print("  tasks        {} = {} tasks\n", factors_line(space), space.size());
+      fmt::print("  data         input {}, output {} ({})", family->input_dim(),
+                 family->output_dim(), envs::to_string(family->target_kind()));
+      if (auto env = family->make_env()) {
+        const auto& obs = env->observation_spec();
+        const auto& act = env->action_spec();
+        fmt::print("; observation {}{}, actions: {}", shape(obs.shape),
+                   obs.binary ? " (one-hot)" : "", fmt::join(act.names, " "));
+      }
+      fmt::print("\n");
+      std::string ood_hot;
+      for (const auto& [h, ids] : splits.ood_by_hotness)
+        ood_hot += fmt::format("{}{}-hot {}", ood_hot.empty() ? "" : ", ", h, ids.size());
+      const auto& spec = family->split_spec();
+      fmt::print("  split        support {}{}: {} train, {} OOD{}\n", envs::to_string(spec.support),
+                 spec.support == envs::Support::kRandom ? fmt::format(" (frac_ood {})", spec.frac_ood)
+                                                        : "",
+                 splits.train.size(), splits.ood.size(),
+                 ood_hot.empty() ? "" : "; OOD by hotness: " + ood_hot);
+      std::string other;
+      for (const char* s : envs::kSupportNames) {
+        envs::Support sup;
+        envs::parse_support(s, sup);
+        if (sup == spec.support || !space.supports(sup)) continue;
+        envs::SplitSpec alt = spec;
+        alt.support = sup;
+        try {
+          const auto sp = space.split(alt, family->seed());
+          other += fmt::format("{}{} {}/{}", other.empty() ? "" : ", ", s, sp.train.size(),
+                               sp.ood.size());
+        } catch (const Error&) {
+        }
+      }
+      if (!other.empty()) fmt::print("  other splits {} (train/OOD)\n", other);
+      if (*verbose) {
+        fmt::print("  config keys (family section):\n");
+        for (const auto& e : info.docs())
+          fmt::print("    {:<18} {:<14} {}{}\n", e.key, e.value, e.doc,
+                     e.expected.empty() ? "" : " [" + e.expected + "]");
+      }
+      fmt::print("\n");
+    }
+    return 0;
+  };
+}
+
+}  // namespace hc::app

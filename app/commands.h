@@ -1,0 +1,24 @@
+// Subcommands of the hypercomp executable. Each adds itself to the CLI11 app and returns the
+// function to run when it is chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "envs/core/task_family.h"
+
+namespace hc::app {
+
+using Command = std::function<int()>;
+
+Command add_envs(CLI::App& app);
+Command add_demo(CLI::App& app);
+Command add_check(CLI::App& app);
+
+// The family of a config file's `family` section, or the registered defaults of `name`.
+std::shared_ptr<envs::TaskFamily> family_from(const std::string& name, const std::string& config);
+
+}  // namespace hc::app

@@ -1,0 +1,40 @@
+#include "envs/core/registry.h"
+
+#include <fmt/format.h>
+
+namespace hc::envs {
+
+std::vector<std::string> family_names() {
+  std::vector<std::string> names;
+  for (const auto& f : registry()) names.push_back(f.name);
+  return names;
+}
+
+const FamilyInfo& find_family(const std::string& name) {
+  for (const auto& f : registry())
+    if (f.name == name) return f;
+  throw ConfigError(fmt::format("unknown task family '{}': expected one of {}", name,
+                                fmt::join(family_names(), ", ")));
+}
+
+std::shared_ptr<TaskFamily> make_family(const YAML::Node& section, const std::string& file) {
+  if (!section || !section.IsMap())
+    throw ConfigError(fmt::format("{}: family: expected a mapping with at least a 'name' key",
+                                  file));
+  const YAML::Node name = section["name"];
+  if (!name || !name.IsScalar())
+    throw ConfigError(fmt::format("{}:{}: family.name: expected one of {}", file,
+                                  section.Mark().line + 1, fmt::join(family_names(), ", ")));
+  const std::string n = name.Scalar();
+  for (const auto& f : registry())
+    if (f.name == n) return f.make(section, file);
+  throw ConfigError(fmt::format("{}:{}: family.name: unknown task family '{}', expected one of {}",
+                                file, name.Mark().line + 1, n, fmt::join(family_names(), ", ")));
+}
+
+std::shared_ptr<TaskFamily> make_family(const std::string& name) {
+  const FamilyInfo& f = find_family(name);
+  return f.make(f.defaults(), "<defaults of " + name + ">");
+}
+
+}  // namespace hc::envs

@@ -1,0 +1,107 @@
+// The tasks of a family: which modules or factor values they combine, the ground-truth latent,
+// and the split of all tasks into training and held-out (OOD) sets by a task support.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "envs/core/rng.h"
+
+namespace hc::envs {
+
+// How training tasks are chosen among all tasks (Schug et al., 2024, section 3):
+//  random            hold out frac_ood of the tasks; every factor value / module is still
+//                    seen in training.
+//  non_compositional all tasks using one value / module (the last one) are held out, so that
+//                    value is never seen in training.
+//  k_hot             train on combinations of at most train_hot modules, test on more.
+//  connected         modules on a ring; train on single modules and the pairs (i, i+1) and
+//                    (i, i+2): every module is connected to every other through training tasks.
+//  disconnected      train on single modules and pairs drawn within the first half or within the
+//                    second half of the modules only.
+enum class Support { kRandom, kNonCompositional, kKHot, kConnected, kDisconnected };
+
+std::string_view to_string(Support s);
+// Parses a support name; returns false if unknown.
+bool parse_support(std::string_view name, Support& out);
+inline constexpr const char* kSupportNames[] = {"random", "non_compositional", "k_hot",
+                                                "connected", "disconnected"};
+
+struct Task {
+  int64_t id = -1;             // index into TaskSpace::task(id)
+  std::vector<int> values;     // categorical: one value per factor; k-hot: a module bitmask per group
+  std::vector<float> weights;  // k-hot: groups x modules combination weights (0 = inactive)
+};
+
+struct SplitSpec {
+  Support support = Support::kRandom;
+  double frac_ood = 0.25;  // random: fraction of the candidate tasks held out
+  int train_hot = 0;       // k-hot spaces: most modules per group seen in training (0 = all)
+};
+
+struct Splits {
+  std::vector<int64_t> train;  // in-distribution task ids (also used, with fresh seeds, as test)
+  std::vector<int64_t> ood;    // held-out combinations of the trained hotness
+  std::map<int, std::vector<int64_t>> ood_by_hotness;  // k-hot: tasks with more modules than trained
+};
+
+class TaskSpace {
+ public:
+  struct Factor {
+    std::string name;
+    std::vector<std::string> values;  // value names
+  };
+
+  // Cartesian product of categorical factors; the latent is the concatenated one-hots.
+  static TaskSpace categorical(std::vector<Factor> factors);
+  // `groups` independent k-hot combinations of `modules` modules, each with 1..max_hot active
+  // modules (e.g. one group per generated layer). The latent is the groups x modules weights.
+  static TaskSpace k_hot(std::string module_name, int groups, int modules, int max_hot);
+
+  bool categorical() const { return !factors_.empty(); }
+  int64_t size() const { return static_cast<int64_t>(tasks_.size()); }
+  // The task with this id; throws EnvError if out of range.
+  const Task& task(int64_t id) const;
+  // Throws EnvError unless `t` is a task of this space (values and weights in range).
+  void validate(const Task& t) const;
+
+  int latent_dim() const;
+  void latent(const Task& t, std::span<float> out) const;
+  std::vector<float> latent(const Task& t) const;
+  // Most active modules in any group (k-hot); 1 for categorical tasks.
+  int hotness(const Task& t) const;
+
+  // Human-readable task, e.g. "quadrant=2 interaction=0 maze=4 object=1" or
+  // "modules=[0,3]+[5]"; find() accepts this form or a plain task id.
+  std::string describe(const Task& t) const;
+  int64_t find(std::string_view text) const;
+
+  // Draws continuous combination weights for a k-hot task: uniform on the simplex over its
+  // active modules, then shifted into [0.5, 1] (a no-op for categorical spaces).
+  void draw_weights(Task& t, Rng& rng) const;
+
+  // Which supports apply to this space.
+  bool supports(Support s) const;
+  // Deterministic given the seed; throws ConfigError if the spec cannot be met.
+  Splits split(const SplitSpec& spec, uint64_t seed) const;
+  // True if every factor value (or every module of every group) appears in some task of `ids`.
+  bool covers_all_values(std::span<const int64_t> ids) const;
+
+  const std::vector<Factor>& factors() const { return factors_; }
+  int groups() const { return groups_; }
+  int modules() const { return modules_; }
+  int max_hot() const { return max_hot_; }
+  const std::string& module_name() const { return module_name_; }
+
+ private:
+  std::vector<Factor> factors_;  // categorical spaces
+  std::string module_name_;      // k-hot spaces
+  int groups_ = 0, modules_ = 0, max_hot_ = 0;
+  std::vector<Task> tasks_;
+};
+
+}  // namespace hc::envs

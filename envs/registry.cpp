@@ -1,0 +1,19 @@
+// The registered task families: one line each. A family listed here is automatically covered
+// by the conformance tests, the trainer, the evaluation and the CLI.
+#include "envs/core/registry.h"
+#include "envs/grid/goals.h"
+#include "envs/grid/preference.h"
+
+namespace hc::envs {
+
+const std::vector<FamilyInfo>& registry() {
+  static const std::vector<FamilyInfo> families = {
+      family_entry<grid::GoalsFamily>(
+          "compositional_goals", "gridworld: reach a goal object in a maze, then interact"),
+      family_entry<grid::PreferenceFamily>(
+          "compositional_preference", "gridworld: collect objects under combined preferences"),
+  };
+  return families;
+}
+
+}  // namespace hc::envs

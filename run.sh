@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Set up a Debian 12 machine, build hypercomp in Release, then run the main job or the tests.
+#
+#   ./run.sh train [key=value ...]   install what is missing, build, train on configs/default.yaml
+#   ./run.sh test                    install what is missing, build, run the whole test suite
+#
+# Idempotent: packages already installed are not touched, and an up-to-date build is not redone.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libtorch-dev libopenblas0-openmp     # tensors and autograd, on an optimized BLAS
+  libtbb-dev libyaml-cpp-dev           # parallelism, configs
+  libcli11-dev libspdlog-dev nlohmann-json3-dev
+  libgtest-dev libbenchmark-dev        # tests, benchmarks
+  libbox2d-dev                         # physics
+  libsfml-dev libfreetype-dev fonts-dejavu-core libgif-dev xvfb xauth  # rendering, plots, GIFs
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing ${#missing[@]} missing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc)
+mkdir -p build
+if [ ! -f build/CMakeCache.txt ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >build/configure.log 2>&1 ||
+    { cat build/configure.log; exit 1; }
+fi
+if ! cmake --build build -j"$jobs" >build/build.log 2>&1; then
+  grep -E "error|Error" -A5 build/build.log | head -80
+  echo "build failed; full log: build/build.log"
+  exit 1
+fi
+
+mode=${1:-}
+shift || true
+case "$mode" in
+  train)
+    exec build/app/hypercomp train configs/default.yaml "$@"
+    ;;
+  test)
+    cd build
+    exec ctest --output-on-failure -j"$jobs" --timeout 1200
+    ;;
+  *)
+    echo "usage: ./run.sh train [key=value ...] | ./run.sh test" >&2
+    exit 2
+    ;;
+esac

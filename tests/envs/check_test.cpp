@@ -1,0 +1,77 @@
+// The conformance checks must be able to fail: broken families are caught.
+#include <gtest/gtest.h>
+
+#include "envs/core/check.h"
+#include "envs/grid/goals.h"
+
+namespace hc::envs {
+namespace {
+
+// An expert that wastes one step before following the shortest path.
+class DetourExpert : public grid::GoalsExpert {
+ public:
+  using GoalsExpert::GoalsExpert;
+  int act(const Env& env, std::span<float> values) const override {
+    if (env.elapsed() == 0) {
+      const auto& e = dynamic_cast<const grid::GoalsEnv&>(env);
+      for (int a = 0; a < 4; ++a)  // a move that does not shorten the path
+        if (e.maze().distance(e.maze().next(e.agent(), a), e.goal_cell()) >=
+            e.maze().distance(e.agent(), e.goal_cell()))
+          return a;
+    }
+    return GoalsExpert::act(env, values);
+  }
+};
+
+class DetourFamily : public grid::GoalsFamily {
+ public:
+  DetourFamily() : GoalsFamily(grid::GoalsConfig{}) {}
+  std::unique_ptr<Expert> make_expert() const override {
+    return std::make_unique<DetourExpert>(discount());
+  }
+};
+
+// An environment whose observations leave the spec (a 2 in a one-hot encoding).
+class LoudEnv : public grid::GoalsEnv {
+ public:
+  using GoalsEnv::GoalsEnv;
+  void observe(std::span<float> out) const override {
+    GoalsEnv::observe(out);
+    out[0] = 2.0f;
+  }
+};
+
+class LoudFamily : public grid::GoalsFamily {
+ public:
+  LoudFamily() : GoalsFamily(grid::GoalsConfig{}) {}
+  std::unique_ptr<Env> make_env() const override {
+    return std::make_unique<LoudEnv>(task_space(), shared_world());
+  }
+  std::shared_ptr<const grid::GoalsWorld> shared_world() const {
+    return std::shared_ptr<const grid::GoalsWorld>(&world(), [](const grid::GoalsWorld*) {});
+  }
+};
+
+TEST(Checks, CatchASuboptimalExpert) {
+  DetourFamily family;
+  CheckReport r;
+  check_expert(family, CheckOptions{}, r);
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(Checks, CatchObservationsOutsideTheSpec) {
+  LoudFamily family;
+  CheckReport r;
+  check_observations(family, CheckOptions{}, r);
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(Checks, PassTheRealFamily) {
+  grid::GoalsFamily family(grid::GoalsConfig{});
+  const CheckReport r = check_family(family);
+  EXPECT_TRUE(r.ok()) << r.summary();
+  EXPECT_GT(r.checked, 1000);
+}
+
+}  // namespace
+}  // namespace hc::envs
