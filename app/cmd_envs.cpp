@@ -15,8 +15,9 @@ std::string factors_line(const envs::TaskSpace& space) {
       s += fmt::format("{}{}({})", s.empty() ? "" : " x ", f.name, f.values.size());
     return s;
   }
-  return fmt::format("{} group(s) of {} {} modules, up to {} active per group", space.groups(),
-                     space.modules(), space.module_name(), space.max_hot());
+  return fmt::format("{} group{} of {} {}s, 1..{} active per group", space.groups(),
+                     space.groups() > 1 ? "s" : "", space.modules(), space.module_name(),
+                     space.max_hot());
 }
 
 std::string shape(const std::vector<int>& dims) {

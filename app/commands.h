@@ -17,6 +17,9 @@ using Command = std::function<int()>;
 Command add_envs(CLI::App& app);
 Command add_demo(CLI::App& app);
 Command add_check(CLI::App& app);
+Command add_train(CLI::App& app);
+Command add_eval(CLI::App& app);
+Command add_compare(CLI::App& app);
 
 // The family of a config file's `family` section, or the registered defaults of `name`.
 std::shared_ptr<envs::TaskFamily> family_from(const std::string& name, const std::string& config);

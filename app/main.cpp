@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   add(hc::app::add_envs);
   add(hc::app::add_demo);
   add(hc::app::add_check);
+  add(hc::app::add_train);
+  add(hc::app::add_eval);
+  add(hc::app::add_compare);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 #include "envs/core/registry.h"
 #include "envs/grid/goals.h"
 #include "envs/grid/preference.h"
+#include "envs/teacher/hyperteacher.h"
 
 namespace hc::envs {
 
@@ -12,6 +13,8 @@ const std::vector<FamilyInfo>& registry() {
           "compositional_goals", "gridworld: reach a goal object in a maze, then interact"),
       family_entry<grid::PreferenceFamily>(
           "compositional_preference", "gridworld: collect objects under combined preferences"),
+      family_entry<teacher::HyperteacherFamily>(
+          "hyperteacher", "teacher-student: a modular teacher network generates each task"),
   };
   return families;
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "envs/core/error.h"
 
 namespace hc::envs {
@@ -23,6 +25,11 @@ TaskFamily::TaskFamily(std::string name, TaskSpace space, SplitSpec split, uint6
       seed_(seed),
       continuous_(continuous_weights) {
   splits_ = space_.split(split_, seed_);
+}
+
+bool TaskFamily::success(const Episode& episode, double optimal_return) const {
+  return episode.total_return(discount()) >=
+         optimal_return - 1e-4 * std::max(1.0, std::abs(optimal_return));
 }
 
 YAML::Node TaskFamily::config() const {

@@ -72,6 +72,9 @@ class TaskFamily {
   virtual std::unique_ptr<Expert> make_expert() const { return nullptr; }
   // Discount used for returns and action values (1 if undiscounted).
   virtual double discount() const { return 1.0; }
+  // Whether an episode solved its task, given the expert's optimal return from its start
+  // (closed-loop evaluation). Default: the discounted return reaches the optimum.
+  virtual bool success(const Episode& episode, double optimal_return) const;
 
   // The resolved configuration, as it would be written in a config file's `family` section
   // (`name` first, then config_fields()).

@@ -118,6 +118,8 @@ class GoalsFamily : public EnvFamily {
   std::unique_ptr<Env> make_env() const override;
   std::unique_ptr<Expert> make_expert() const override;
   double discount() const override { return config_.discount; }
+  // Solved when the goal interaction was performed (on any path).
+  bool success(const Episode& episode, double) const override { return episode.terminated; }
   const GoalsWorld& world() const { return *world_; }
 
  protected:

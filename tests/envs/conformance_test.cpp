@@ -66,8 +66,8 @@ INSTANTIATE_TEST_SUITE_P(EnvFamilies, EnvConformance, ::testing::ValuesIn(env_fa
 
 // A dropped registration line must fail a test.
 TEST(Registry, ListsEveryFamily) {
-  EXPECT_EQ(family_names(),
-            (std::vector<std::string>{"compositional_goals", "compositional_preference"}));
+  EXPECT_EQ(family_names(), (std::vector<std::string>{"compositional_goals",
+                                                      "compositional_preference", "hyperteacher"}));
   EXPECT_EQ(env_family_names(),
             (std::vector<std::string>{"compositional_goals", "compositional_preference"}));
 }

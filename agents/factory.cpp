@@ -1,0 +1,37 @@
+#include "agents/factory.h"
+
+#include "agents/hnet.h"
+#include "agents/mlp.h"
+#include "envs/core/error.h"
+
+namespace hc::agents {
+
+Policy make_policy(const PolicyConfig& c, const PolicyDims& dims, uint64_t seed) {
+  Rng rng(derive_seed(seed, {0x90115}));
+  if (c.name == "hnet_linear" || c.name == "hnet_mlp") {
+    HnetShape s;
+    s.in = dims.in;
+    s.hidden = c.hidden;
+    s.num_hidden = c.num_hidden;
+    s.out = dims.out;
+    s.templates = c.templates;
+    s.fast_bias = c.fast_bias;
+    s.normalize = c.normalize_embedding;
+    s.adapt_hidden_only = c.adapt == "hidden";
+    if (s.adapt_hidden_only && c.num_hidden < 2)
+      throw ConfigError("policy.adapt: 'hidden' needs num_hidden >= 2 (a generated hidden layer)");
+    s.latent = dims.latent;
+    if (c.name == "hnet_linear") return std::make_shared<HnetLinear>(s, rng);
+    return std::make_shared<HnetMlp>(s, c.generator_hidden, c.generator_layers, rng);
+  }
+  MlpShape s;
+  s.in = dims.in;
+  s.hidden = c.hidden;
+  s.num_hidden = c.num_hidden;
+  s.out = dims.out;
+  s.adapt_all = c.name == "learned_init";
+  s.latent = dims.latent;
+  return std::make_shared<Mlp>(s, rng);
+}
+
+}  // namespace hc::agents

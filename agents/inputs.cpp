@@ -1,0 +1,51 @@
+#include "agents/inputs.h"
+
+namespace hc::agents {
+
+Inputs Inputs::from_dense_binary(const torch::Tensor& x) {
+  Inputs in;
+  in.tasks = x.size(0);
+  in.rows = x.size(1);
+  in.dim = x.size(2);
+  const torch::Tensor flat = x.reshape({in.tasks * in.rows, in.dim});
+  const torch::Tensor nz = flat.nonzero();  // [nnz, 2] (row, feature), row-major order
+  in.row = nz.select(1, 0).contiguous();
+  in.index = nz.select(1, 1).contiguous();
+  const torch::Tensor counts = torch::bincount(in.row, {}, in.tasks * in.rows);
+  in.offsets = (counts.cumsum(0) - counts).to(torch::kInt64);
+  in.task_index = in.row.div(in.rows, "floor") * in.dim + in.index;
+  return in;
+}
+
+torch::Tensor Inputs::to_dense() const {
+  if (!sparse()) return dense;
+  torch::Tensor out = torch::zeros({tasks * rows, dim});
+  out.index_put_({row, index}, torch::ones({index.size(0)}));
+  return out.view({tasks, rows, dim});
+}
+
+torch::Tensor shared_linear(const Inputs& x, const torch::Tensor& w, const torch::Tensor& b) {
+  torch::Tensor out;
+  if (x.sparse()) {
+    out = std::get<0>(torch::embedding_bag(w, x.index, x.offsets, /*scale_grad_by_freq=*/false,
+                                           /*mode=sum*/ 0))
+              .view({x.tasks, x.rows, w.size(1)});
+  } else {
+    out = torch::matmul(x.dense, w);
+  }
+  return b.defined() ? out + b : out;
+}
+
+torch::Tensor per_task_linear(const Inputs& x, const torch::Tensor& w, const torch::Tensor& b) {
+  if (!x.sparse()) {
+    return b.defined() ? torch::baddbmm(b.unsqueeze(1), x.dense, w) : torch::bmm(x.dense, w);
+  }
+  const int64_t f = w.size(2);
+  const torch::Tensor gathered = w.reshape({x.tasks * x.dim, f}).index_select(0, x.task_index);
+  torch::Tensor out = torch::zeros({x.tasks * x.rows, f}, w.options())
+                          .index_add(0, x.row, gathered)
+                          .view({x.tasks, x.rows, f});
+  return b.defined() ? out + b.unsqueeze(1) : out;
+}
+
+}  // namespace hc::agents

@@ -1,0 +1,96 @@
+#include "render/plot.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace hc::render {
+namespace {
+
+// Tick positions at 1, 2 or 5 times a power of ten, about `count` of them.
+std::vector<double> ticks(double lo, double hi, int count) {
+  const double raw = (hi - lo) / count;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = p;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (raw <= m * p) {
+      step = m * p;
+      break;
+    }
+  std::vector<double> out;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    out.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  return out;
+}
+
+std::string tick_label(double v) {
+  if (v != 0 && (std::abs(v) >= 1e5 || std::abs(v) < 1e-3)) return fmt::format("{:.0e}", v);
+  std::string s = fmt::format("{:.4f}", v);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Color palette(int i) {
+  static const Color colors[] = {{31, 119, 180}, {214, 39, 40},  {44, 160, 44},  {255, 127, 14},
+                                 {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {23, 190, 207}};
+  return colors[i % 8];
+}
+
+void save_plot(const Plot& plot, const std::string& path) {
+  Canvas c(plot.width, plot.height);
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (const Series& s : plot.series)
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.y[i])) continue;
+      x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
+      y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
+    }
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  if (std::isfinite(plot.y_min)) y0 = plot.y_min;
+  if (std::isfinite(plot.y_max)) y1 = plot.y_max;
+  if (x1 <= x0) x1 = x0 + 1;
+  if (y1 <= y0) y1 = y0 + 1;
+  const double pad = 0.04 * (y1 - y0);
+  y0 -= pad, y1 += pad;
+
+  const float left = 78, right = 230, top = 44, bottom = 58;
+  const float w = plot.width - left - right, h = plot.height - top - bottom;
+  const auto X = [&](double x) { return static_cast<float>(left + (x - x0) / (x1 - x0) * w); };
+  const auto Y = [&](double y) { return static_cast<float>(top + (y1 - y) / (y1 - y0) * h); };
+  const Color ink{40, 40, 40}, grid{225, 225, 225};
+
+  for (double t : ticks(y0, y1, 6)) {
+    c.line(left, Y(t), left + w, Y(t), grid);
+    c.text(tick_label(t), left - 8, Y(t) + 4, 12, ink, 1.0f);
+  }
+  for (double t : ticks(x0, x1, 7)) {
+    c.line(X(t), top, X(t), top + h, grid);
+    c.text(tick_label(t), X(t), top + h + 18, 12, ink, 0.5f);
+  }
+  c.line(left, top + h, left + w, top + h, ink);
+  c.line(left, top, left, top + h, ink);
+  c.text(plot.title, left + w / 2, 26, 16, ink, 0.5f);
+  c.text(plot.x_label, left + w / 2, plot.height - 16.0f, 13, ink, 0.5f);
+  c.text(plot.y_label, 22, top + h / 2, 13, ink, 0.5f, /*vertical=*/true);
+
+  for (const Series& s : plot.series) {
+    for (size_t i = 0; i + 1 < s.x.size(); ++i)
+      if (std::isfinite(s.y[i]) && std::isfinite(s.y[i + 1]))
+        c.line(X(s.x[i]), Y(s.y[i]), X(s.x[i + 1]), Y(s.y[i + 1]), s.color, 2.0f, s.dashed ? 6.0f : 0.0f);
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (std::isfinite(s.y[i])) c.fill_circle(X(s.x[i]), Y(s.y[i]), 2.5f, s.color);
+  }
+  float ly = top + 10;
+  for (const Series& s : plot.series) {
+    c.line(left + w + 16, ly - 4, left + w + 46, ly - 4, s.color, 2.0f, s.dashed ? 6.0f : 0.0f);
+    c.text(s.label, left + w + 52, ly, 12, ink);
+    ly += 20;
+  }
+  c.save_png(path);
+}
+
+}  // namespace hc::render

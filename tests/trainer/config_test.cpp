@@ -1,0 +1,62 @@
+// Bad training configurations give one clear error naming the file, key and expected value.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "trainer/config.h"
+
+namespace hc::trainer {
+namespace {
+
+std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  const auto path = std::filesystem::temp_directory_path() / "hc_train_config_test.yaml";
+  std::ofstream(path) << text;
+  try {
+    load_run_config(path.string(), overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+const char* kGood = "family: {name: compositional_goals}\npolicy: {name: hnet_linear}\n";
+
+void expect_has(const std::string& m, const std::string& part) {
+  EXPECT_NE(m.find(part), std::string::npos) << "'" << part << "' missing in: " << m;
+}
+
+TEST(TrainConfig, DefaultsFillEverythingNotGiven) {
+  const auto path = std::filesystem::temp_directory_path() / "hc_train_config_ok.yaml";
+  std::ofstream(path) << kGood;
+  const RunConfig c = load_run_config(path.string(), {"train.steps=5", "learner.inner_steps=2"});
+  EXPECT_EQ(c.train.steps, 5);
+  EXPECT_EQ(c.learner.inner_steps, 2);
+  EXPECT_EQ(c.policy.hidden, 32);
+  // The resolved config reads back to the same config.
+  const RunConfig again = parse_run_config(c.to_yaml(), "<resolved>");
+  EXPECT_EQ(to_yaml(again.to_yaml()), to_yaml(c.to_yaml()));
+}
+
+TEST(TrainConfig, BadValuesAreRejectedClearly) {
+  expect_has(error_of(std::string(kGood) + "learner: {inner_lr: -1}\n"),
+             "learner.inner_lr: expected a value in [1e-08, 1000], got '-1'");
+  expect_has(error_of(std::string(kGood) + "learner: {inner_optimizer: lbfgs}\n"),
+             "learner.inner_optimizer: expected one of sgd, adam, adamw");
+  expect_has(error_of(std::string(kGood) + "train: {steps: many}\n"),
+             "train.steps: expected an integer, got 'many'");
+  expect_has(error_of(std::string(kGood) + "train: {stepz: 3}\n"),
+             "unknown key 'train.stepz', did you mean 'steps'?");
+  expect_has(error_of(std::string(kGood) + "trian: {steps: 3}\n"), "unknown key 'trian'");
+  expect_has(error_of("policy: {name: hnet_linear}\n"), "missing section 'family'");
+  expect_has(error_of("family: {name: compositional_goals}\npolicy: {name: maml}\n"),
+             "policy.name: expected one of hnet_linear, hnet_mlp, anil, learned_init");
+  expect_has(error_of(kGood, {"policy.hidden=0"}),
+             "command-line override 'policy.hidden=0': expected a value in [1, 8192], got '0'");
+  expect_has(error_of(kGood, {"family.frac_ood=2"}), "family.frac_ood");
+  expect_has(error_of(kGood, {"train.threads=-2"}), "train.threads");
+  expect_has(error_of(kGood, {"policy.hiden=3"}), "unknown key 'policy.hiden'");
+}
+
+}  // namespace
+}  // namespace hc::trainer

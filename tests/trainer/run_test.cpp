@@ -1,0 +1,134 @@
+// Training runs through the hypercomp executable: exact resume after kill -9, re-evaluation,
+// and a short hyperteacher run whose OOD loss falls.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "envs/core/io.h"
+
+extern char** environ;
+
+namespace hc::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+pid_t spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::string bin = HYPERCOMP_BIN;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  return pid;
+}
+
+int run(const std::vector<std::string>& args) {
+  int status = 0;
+  waitpid(spawn(args), &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class Runs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hc_runs_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write_config(const std::string& text) {
+    const std::string p = (dir_ / "config.yaml").string();
+    std::ofstream(p) << text;
+    return p;
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+const char* kTiny = R"(family: {name: compositional_goals}
+policy: {name: hnet_linear, hidden: 16}
+learner: {meta_batch: 8, inner_steps: 2}
+train: {steps: 40, eval_every: 10, checkpoint_every: 4, threads: 1}
+eval: {tasks: 8, identification_tasks: 8, closed_loop_tasks: 4}
+)";
+
+TEST_F(Runs, KilledAndResumedRunEndsExactlyLikeAnUninterruptedOne) {
+  const std::string cfg = write_config(kTiny);
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("a"), "-q"}), 0);
+
+  const pid_t pid = spawn({"train", cfg, "--run-dir", path("b"), "-q"});
+  // Kill as soon as the first checkpoint exists: mid-run, between two checkpoints.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(path("b/checkpoint.pt")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_FALSE(fs::exists(path("b/summary.json"))) << "the run finished before it was killed";
+
+  ASSERT_EQ(run({"train", "--resume", path("b"), "-q"}), 0);
+  for (const char* f : {"metrics.jsonl", "eval.csv", "train.csv"})
+    EXPECT_EQ(read_file(path(std::string("a/") + f)), read_file(path(std::string("b/") + f))) << f;
+  const auto sa = nlohmann::json::parse(read_file(path("a/summary.json")));
+  const auto sb = nlohmann::json::parse(read_file(path("b/summary.json")));
+  EXPECT_EQ(sa["final"], sb["final"]);
+  EXPECT_EQ(sa["best_step"], sb["best_step"]);
+  EXPECT_EQ(count_lines(path("a/metrics.jsonl")), 45)
+      << "5 evals (0, 10, 20, 30, 40) and one train record per step";
+
+  // A finished run resumes to nothing; a run directory cannot be reused by accident.
+  EXPECT_EQ(run({"train", "--resume", path("b"), "-q"}), 0);
+  EXPECT_NE(run({"train", cfg, "--run-dir", path("b"), "-q"}), 0);
+
+  // Re-evaluating the last checkpoint reproduces the final metrics.
+  ASSERT_EQ(run({"eval", path("a")}), 0);
+  const auto ev = nlohmann::json::parse(read_file(path("a/eval-latest.json")));
+  EXPECT_EQ(ev["metrics"], sa["final"]);
+  EXPECT_EQ(ev["step"], 40);
+  ASSERT_EQ(run({"eval", path("a"), "--best"}), 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(path("a/eval-best.json")))["step"], sa["best_step"]);
+}
+
+TEST_F(Runs, CorruptCheckpointIsRefusedOnResume) {
+  const std::string cfg = write_config(kTiny);
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("a"), "-q", "train.steps=4"}), 0);
+  fs::remove(path("a/summary.json"));
+  std::string bytes = read_file(path("a/checkpoint.pt"));
+  bytes[bytes.size() / 3] ^= 1;
+  atomic_write(path("a/checkpoint.pt"), bytes);
+  EXPECT_EQ(run({"train", "--resume", path("a"), "-q"}), 1);
+}
+
+TEST_F(Runs, ShortHyperteacherRunLowersTheOodLoss) {
+  const std::string cfg = write_config(R"(family: {name: hyperteacher, support_shots: 64, query_shots: 64}
+policy: {name: hnet_linear, hidden: 32, num_hidden: 3, templates: 8, normalize_embedding: false}
+learner: {meta_batch: 16, inner_steps: 5, inner_optimizer: sgd, inner_lr: 1.0, outer_lr: 0.003}
+train: {steps: 200, eval_every: 100, checkpoint_every: 200}
+eval: {tasks: 32, closed_loop: false}
+)");
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("h"), "-q"}), 0);
+  std::ifstream in(path("h/metrics.jsonl"));
+  std::vector<double> ood;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["kind"] == "eval") ood.push_back(j["ood/loss"].get<double>());
+  }
+  ASSERT_EQ(ood.size(), 3u);
+  EXPECT_LT(ood[1], ood[0]) << "OOD loss " << ood[0] << " -> " << ood[1];
+  EXPECT_LT(ood[2], ood[1]) << "OOD loss " << ood[1] << " -> " << ood[2];
+  EXPECT_LT(ood[2], ood[0] - 0.05) << "OOD loss " << ood[0] << " -> " << ood[2];
+}
+
+}  // namespace
+}  // namespace hc::trainer

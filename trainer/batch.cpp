@@ -1,0 +1,151 @@
+#include "trainer/batch.h"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace hc::trainer {
+
+using envs::TargetKind;
+
+std::vector<envs::TaskData> generate(const envs::TaskFamily& family, std::span<const int64_t> ids,
+                                     std::span<const uint64_t> seeds) {
+  std::vector<envs::TaskData> out(ids.size());
+  tbb::parallel_for(size_t{0}, ids.size(), [&](size_t i) {
+    out[i] = family.make_task_data(family.task_space().task(ids[i]), seeds[i]);
+  });
+  return out;
+}
+
+namespace {
+
+// One set (support or query) of every task, padded to the longest.
+SetTensors pack_set(const envs::TaskFamily& family, std::span<const envs::TaskData> data,
+                    bool query, bool sparse) {
+  const auto set = [&](size_t t) -> const envs::Dataset& {
+    return query ? data[t].query : data[t].support;
+  };
+  const int64_t tasks = static_cast<int64_t>(data.size());
+  const int64_t d = family.input_dim(), c = family.output_dim();
+  int64_t n = 1;
+  for (size_t t = 0; t < data.size(); ++t) n = std::max(n, set(t).rows);
+  const TargetKind kind = family.target_kind();
+
+  SetTensors s;
+  s.y.kind = kind;
+  s.y.labels = torch::zeros({tasks, n}, torch::kInt64);
+  s.y.mask = torch::zeros({tasks, n});
+  if (kind != TargetKind::kLabels) s.y.values = torch::zeros({tasks, n, c});
+  s.episode = torch::full({tasks, n}, -1, torch::kInt64);
+  s.step = torch::full({tasks, n}, -1, torch::kInt64);
+  torch::Tensor dense;
+  std::vector<int64_t> nnz(tasks, 0);
+  if (!sparse) dense = torch::zeros({tasks, n, d});
+  else
+    tbb::parallel_for(int64_t{0}, tasks, [&](int64_t t) {
+      for (float v : set(t).inputs) nnz[t] += v != 0.0f;
+    });
+  std::vector<int64_t> first(tasks + 1, 0);
+  for (int64_t t = 0; t < tasks; ++t) first[t + 1] = first[t] + nnz[t];
+  agents::Inputs& x = s.x;
+  x.tasks = tasks;
+  x.rows = n;
+  x.dim = d;
+  if (sparse) {
+    x.index = torch::empty({first[tasks]}, torch::kInt64);
+    x.row = torch::empty({first[tasks]}, torch::kInt64);
+    x.offsets = torch::empty({tasks * n}, torch::kInt64);
+  }
+  tbb::parallel_for(int64_t{0}, tasks, [&](int64_t t) {
+    const envs::Dataset& ds = set(t);
+    const int64_t rows = ds.rows;
+    int64_t* labels = s.y.labels.data_ptr<int64_t>() + t * n;
+    float* mask = s.y.mask.data_ptr<float>() + t * n;
+    int64_t* episode = s.episode.data_ptr<int64_t>() + t * n;
+    int64_t* step = s.step.data_ptr<int64_t>() + t * n;
+    for (int64_t r = 0; r < rows; ++r) {
+      labels[r] = ds.labels[r];
+      mask[r] = ds.mask[r];
+      if (ds.episodes > 0) {
+        episode[r] = ds.episode[r];
+        step[r] = ds.step[r];
+      }
+    }
+    if (kind != TargetKind::kLabels)
+      std::memcpy(s.y.values.data_ptr<float>() + t * n * c, ds.targets.data(),
+                  ds.targets.size() * sizeof(float));
+    if (!sparse) {
+      std::memcpy(dense.data_ptr<float>() + t * n * d, ds.inputs.data(),
+                  ds.inputs.size() * sizeof(float));
+      return;
+    }
+    int64_t* index = x.index.data_ptr<int64_t>();
+    int64_t* row = x.row.data_ptr<int64_t>();
+    int64_t* offsets = x.offsets.data_ptr<int64_t>() + t * n;
+    int64_t k = first[t];
+    for (int64_t r = 0; r < n; ++r) {
+      offsets[r] = k;
+      if (r >= rows) continue;
+      const float* in = ds.inputs.data() + r * d;
+      for (int64_t j = 0; j < d; ++j)
+        if (in[j] != 0.0f) {
+          index[k] = j;
+          row[k] = t * n + r;
+          ++k;
+        }
+    }
+  });
+  if (sparse) x.task_index = x.row.div(n, "floor") * d + x.index;
+  else x.dense = dense;
+  s.y.finish(c);
+  return s;
+}
+
+}  // namespace
+
+Batch pack(const envs::TaskFamily& family, std::span<const envs::TaskData> data,
+           std::span<const int64_t> ids, std::span<const uint64_t> seeds, bool sparse) {
+  Batch b;
+  b.tasks = static_cast<int64_t>(data.size());
+  b.task_ids.assign(ids.begin(), ids.end());
+  b.seeds.assign(seeds.begin(), seeds.end());
+  const int64_t latent = family.task_space().latent_dim();
+  b.latents = torch::empty({b.tasks, latent});
+  for (int64_t t = 0; t < b.tasks; ++t) {
+    std::memcpy(b.latents[t].data_ptr<float>(), data[t].latent.data(), latent * sizeof(float));
+    b.instances.push_back(data[t].task);
+  }
+  b.support = pack_set(family, data, false, sparse);
+  b.query = pack_set(family, data, true, sparse);
+  return b;
+}
+
+std::vector<Batch> make_batches(const envs::TaskFamily& family, std::span<const int64_t> ids,
+                                std::span<const uint64_t> seeds, int shards) {
+  const std::vector<envs::TaskData> data = generate(family, ids, seeds);
+  const bool sparse = family.binary_inputs();
+  const auto n = static_cast<int64_t>(ids.size());
+  shards = static_cast<int>(std::clamp<int64_t>(shards, 1, n));
+  std::vector<Batch> out;
+  for (int s = 0; s < shards; ++s) {
+    const int64_t lo = n * s / shards, hi = n * (s + 1) / shards;
+    out.push_back(pack(family, std::span(data).subspan(lo, hi - lo), ids.subspan(lo, hi - lo),
+                       seeds.subspan(lo, hi - lo), sparse));
+  }
+  return out;
+}
+
+void training_tasks(const envs::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,
+                    std::vector<int64_t>& ids, std::vector<uint64_t>& seeds) {
+  const auto& train = family.splits().train;
+  Rng rng(derive_seed(seed, {0x7a1a, static_cast<uint64_t>(step)}));
+  ids.resize(meta_batch);
+  seeds.resize(meta_batch);
+  for (int i = 0; i < meta_batch; ++i) {
+    ids[i] = train[rng.uniform_int(train.size())];
+    seeds[i] = rng.next();
+  }
+}
+
+}  // namespace hc::trainer

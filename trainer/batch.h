@@ -1,0 +1,52 @@
+// The data pipeline: tasks -> support/query datasets (generated in parallel with TBB) ->
+// batched tensors. Sets of different lengths are padded to the longest set of the batch, with a
+// mask; one-hot inputs are kept sparse, so padding costs nothing in the wide input layer.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "agents/inputs.h"
+#include "agents/loss.h"
+#include "envs/core/task_family.h"
+
+namespace hc::trainer {
+
+struct SetTensors {
+  agents::Inputs x;
+  agents::Targets y;
+  torch::Tensor episode;  // [T, N] int64 demonstration index (-1: padding or i.i.d. samples)
+  torch::Tensor step;     // [T, N] int64 step within the demonstration
+};
+
+struct Batch {
+  int64_t tasks = 0;
+  std::vector<int64_t> task_ids;
+  std::vector<uint64_t> seeds;
+  torch::Tensor latents;  // [T, latent_dim]
+  std::vector<envs::Task> instances;  // tasks with their drawn weights
+  SetTensors support, query;
+};
+
+// Generates the data of each (task, seed) in parallel. Deterministic whatever the thread count.
+std::vector<envs::TaskData> generate(const envs::TaskFamily& family, std::span<const int64_t> ids,
+                                     std::span<const uint64_t> seeds);
+
+// Packs task data into tensors; `sparse` keeps one-hot inputs as active-feature lists.
+Batch pack(const envs::TaskFamily& family, std::span<const envs::TaskData> data,
+           std::span<const int64_t> ids, std::span<const uint64_t> seeds, bool sparse);
+
+// generate + pack, split into `shards` consecutive, near-equal groups of tasks.
+std::vector<Batch> make_batches(const envs::TaskFamily& family, std::span<const int64_t> ids,
+                                std::span<const uint64_t> seeds, int shards);
+
+// The tasks and data seeds of training step `step`: meta_batch tasks drawn uniformly with
+// replacement from the training split, from a stream that depends only on (seed, step), so a
+// resumed run sees exactly the data an uninterrupted one would.
+void training_tasks(const envs::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,
+                    std::vector<int64_t>& ids, std::vector<uint64_t>& seeds);
+
+}  // namespace hc::trainer

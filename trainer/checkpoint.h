@@ -1,0 +1,36 @@
+// Checkpoints: everything needed to continue a run exactly -- model and optimizer state, the
+// step (which fixes the task and data streams), skipped-step and best-state bookkeeping, and
+// how many metric lines had been written. Written atomically with a checksum, so a crash never
+// leaves a half-written checkpoint and a damaged one is refused with a clear error.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "agents/policy.h"
+
+namespace hc::trainer {
+
+struct CheckpointState {
+  int64_t step = 0;            // outer steps completed
+  int64_t skipped = 0;         // steps skipped for non-finite meta-gradients
+  double best_valid_loss = std::numeric_limits<double>::infinity();
+  int64_t best_step = -1;
+  int64_t metrics_lines = 0;   // lines of metrics.jsonl
+  int64_t train_csv_lines = 0;
+  int64_t eval_csv_lines = 0;
+  int64_t threads = 0;         // shards of the run (results are bitwise identical for a count)
+  double wall_time = 0;        // seconds spent so far
+  std::string config;          // the run's resolved config (YAML), to refuse a mismatched resume
+};
+
+void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
+                     torch::optim::Optimizer* optimizer, const CheckpointState& state);
+// Loads into `policy` (and `optimizer` unless null); throws hc::Error naming the file when it is
+// missing, truncated, corrupt, or does not fit the policy.
+CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& policy,
+                                torch::optim::Optimizer* optimizer);
+
+}  // namespace hc::trainer

@@ -1,0 +1,68 @@
+#include "trainer/config.h"
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "envs/core/registry.h"
+
+namespace hc::trainer {
+
+RunConfig parse_run_config(const YAML::Node& root, const std::string& file) {
+  ConfigReader top(root, file, "");
+  top.require_map();
+  RunConfig c;
+  c.file = file;
+  // Sections are visited in order; unknown top-level sections are errors like unknown keys.
+  YAML::Node family = root && root.IsMap() ? root["family"] : YAML::Node();
+  top.allow("family");
+  if (!family) throw ConfigError(fmt::format("{}: missing section 'family' (with at least 'name')", file));
+  c.family = envs::make_family(family, file);
+  c.family_section = c.family->config();
+  top("policy", c.policy, "the policy");
+  top("learner", c.learner, "the learner");
+  top("train", c.train, "the training run");
+  top("eval", c.eval, "the evaluation");
+  top.finish();
+  return c;
+}
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node root = load_yaml_file(path);
+  if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  for (const auto& o : overrides) apply_override(root, o);
+  try {
+    return parse_run_config(root, path);
+  } catch (const ConfigError& e) {
+    // An error about an overridden key is the command line's, not the file's.
+    const std::string what = e.what();
+    for (const auto& o : overrides) {
+      const std::string key = o.substr(0, o.find('='));
+      const auto at = what.find(" " + key + ": ");
+      if (at != std::string::npos)
+        throw ConfigError(fmt::format("command-line override '{}': {}", o,
+                                      what.substr(at + key.size() + 3)));
+      if (what.find("unknown key '" + key + "'") != std::string::npos)
+        throw ConfigError(fmt::format("command-line override '{}': {}", o,
+                                      what.substr(what.find("unknown key"))));
+    }
+    throw;
+  }
+}
+
+YAML::Node RunConfig::to_yaml() const {
+  YAML::Node root(YAML::NodeType::Map);
+  root["family"] = family_section;
+  root["policy"] = write_config(policy);
+  root["learner"] = write_config(learner);
+  root["train"] = write_config(train);
+  root["eval"] = write_config(eval);
+  return root;
+}
+
+int RunConfig::threads() const {
+  if (train.threads > 0) return train.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace hc::trainer

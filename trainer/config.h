@@ -1,0 +1,109 @@
+// A training run's configuration: the `family`, `policy`, `learner`, `train` and `eval`
+// sections of a YAML file, with `section.key=value` overrides from the command line.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agents/factory.h"
+#include "envs/core/config.h"
+#include "envs/core/task_family.h"
+
+namespace hc::trainer {
+
+struct LearnerConfig {
+  std::string name = "maml";
+  int meta_batch = 128;
+  std::string inner_optimizer = "adamw";
+  double inner_lr = 0.3;
+  int inner_steps = 10;
+  double inner_weight_decay = 1e-4;
+  bool first_order = false;
+  double outer_lr = 1e-3;
+  double outer_weight_decay = 1e-2;
+  double grad_clip = 1.0;
+
+  template <class V>
+  void fields(V& v) {
+    v("name", name, "maml (bilevel meta-learning) or imitation (conditioned on the true latent)",
+      one_of({"maml", "imitation"}));
+    v("meta_batch", meta_batch, "tasks per outer step", in_range(1, 65536));
+    v("inner_optimizer", inner_optimizer, "differentiable inner optimiser",
+      one_of({"sgd", "adam", "adamw"}));
+    v("inner_lr", inner_lr, "inner learning rate", in_range(1e-8, 1e3));
+    v("inner_steps", inner_steps, "inner (adaptation) steps on the support set", in_range(0, 10000));
+    v("inner_weight_decay", inner_weight_decay, "adamw: inner weight decay", in_range(0.0, 10.0));
+    v("first_order", first_order, "drop second-order terms of the meta-gradient");
+    v("outer_lr", outer_lr, "outer AdamW learning rate", in_range(1e-8, 10.0));
+    v("outer_weight_decay", outer_weight_decay, "outer AdamW weight decay", in_range(0.0, 10.0));
+    v("grad_clip", grad_clip, "clip the meta-gradient's global norm (0: no clipping)",
+      in_range(0.0, 1e9));
+  }
+};
+
+struct TrainConfig {
+  int64_t steps = 1000;
+  uint64_t seed = 2023;
+  int64_t eval_every = 1000;
+  int64_t checkpoint_every = 1000;
+  int threads = 0;
+  std::string parallel = "shards";
+
+  template <class V>
+  void fields(V& v) {
+    v("steps", steps, "outer steps", in_range<int64_t>(1, 1'000'000'000));
+    v("seed", seed, "seed of the initialisation and of the task and data streams");
+    v("eval_every", eval_every, "evaluate every this many steps (and at the end)",
+      in_range<int64_t>(1, 1'000'000'000));
+    v("checkpoint_every", checkpoint_every, "checkpoint every this many steps (and at the end)",
+      in_range<int64_t>(1, 1'000'000'000));
+    v("threads", threads, "worker threads (0: one per core)", in_range(0, 1024));
+    v("parallel", parallel,
+      "shards: split the meta-batch over threads, one torch thread each; intra_op: one shard, "
+      "torch's own threads",
+      one_of({"shards", "intra_op"}));
+  }
+};
+
+struct EvalConfig {
+  int tasks = 256;
+  int identification_tasks = 256;
+  int closed_loop_tasks = 64;
+  bool identification = true;
+  bool closed_loop = true;
+
+  template <class V>
+  void fields(V& v) {
+    v("tasks", tasks, "tasks in each evaluation set (test, valid, ood, ood by hotness)",
+      in_range(1, 1'000'000));
+    v("identification", identification, "fit the true latents from the adapted parameters");
+    v("identification_tasks", identification_tasks, "tasks used to fit and score the decoder",
+      in_range(2, 1'000'000));
+    v("closed_loop", closed_loop, "environment families: act with the adapted policy");
+    v("closed_loop_tasks", closed_loop_tasks, "episodes per split for the closed-loop score",
+      in_range(1, 1'000'000));
+  }
+};
+
+struct RunConfig {
+  std::string file;          // where it was read from, for messages
+  YAML::Node family_section;  // the resolved `family` section
+  std::shared_ptr<envs::TaskFamily> family;
+  agents::PolicyConfig policy;
+  LearnerConfig learner;
+  TrainConfig train;
+  EvalConfig eval;
+
+  // The whole resolved configuration, as written to a run directory.
+  YAML::Node to_yaml() const;
+  int threads() const;  // train.threads resolved
+};
+
+// Reads a config file, applies overrides ("section.key=value") and validates everything.
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
+RunConfig parse_run_config(const YAML::Node& root, const std::string& file);
+
+}  // namespace hc::trainer

@@ -1,0 +1,38 @@
+#include "trainer/inner.h"
+
+#include <cmath>
+
+namespace hc::trainer {
+
+InnerOptimizer::State InnerOptimizer::init(const std::vector<torch::Tensor>& params) const {
+  State s;
+  if (kind != "sgd")
+    for (const auto& p : params) {
+      s.m.push_back(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+      s.v.push_back(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+    }
+  return s;
+}
+
+std::vector<torch::Tensor> InnerOptimizer::step(const std::vector<torch::Tensor>& params,
+                                                const std::vector<torch::Tensor>& grads,
+                                                State& s) const {
+  std::vector<torch::Tensor> out(params.size());
+  if (kind == "sgd") {
+    for (size_t i = 0; i < params.size(); ++i) out[i] = params[i] - lr * grads[i];
+    return out;
+  }
+  ++s.t;
+  const double c1 = 1.0 - std::pow(b1, s.t), c2 = 1.0 - std::pow(b2, s.t);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const torch::Tensor& g = grads[i];
+    s.m[i] = b1 * s.m[i] + (1.0 - b1) * g;
+    s.v[i] = b2 * s.v[i] + (1.0 - b2) * g * g;
+    torch::Tensor update = (s.m[i] / c1) / ((s.v[i] / c2 + eps_root).sqrt() + eps);
+    if (kind == "adamw" && weight_decay > 0.0) update = update + weight_decay * params[i];
+    out[i] = params[i] - lr * update;
+  }
+  return out;
+}
+
+}  // namespace hc::trainer

@@ -1,0 +1,44 @@
+// A training run on disk: `hypercomp train` and `hypercomp eval`.
+//
+// runs/<name>/
+//   config.yaml    the resolved configuration (every key, defaults included)
+//   metrics.jsonl  one JSON object per record: {"kind": "train" | "eval", "step": ..., ...}
+//   train.csv      the train records; eval.csv the eval records
+//   train.log      human-readable log
+//   checkpoint.pt  latest state (atomic); best.pt: parameters with the lowest valid loss
+//   summary.json   written when the run ends: final and best metrics, wall time, peak memory
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "trainer/evaluate.h"
+
+namespace hc::trainer {
+
+struct TrainOptions {
+  std::string config;                  // config file of a new run
+  std::vector<std::string> overrides;  // section.key=value
+  std::string run_dir;                 // default: runs/<config stem>-<date>-<time>
+  std::string resume;                  // run directory to continue
+  bool quiet = false;                  // no progress display
+  int64_t log_every = 0;               // train records every N steps (0: ~100 per run)
+};
+
+struct RunResult {
+  std::string dir;
+  Metrics final_metrics;
+  double wall_time = 0;
+  int64_t best_step = -1;
+};
+
+RunResult train(const TrainOptions& options);
+
+struct EvalOptions {
+  std::string run_dir;
+  bool best = false;   // evaluate best.pt instead of checkpoint.pt
+  bool quiet = false;
+};
+Metrics evaluate_run(const EvalOptions& options);
+
+}  // namespace hc::trainer
