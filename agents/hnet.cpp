@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "agents/bmm.h"
 #include "agents/init.h"
 
 namespace hc::agents {
@@ -17,16 +18,17 @@ HnetBase::HnetBase(const HnetShape& s, Rng& rng) : s_(s) {
   emb_init_ = register_parameter("emb_init", torch::cat(parts));
   if (s.latent > 0)
     latent_map_ = register_parameter(
-        "latent_map", truncated_normal({s.latent, (s.adapt_hidden_only ? s.rows() - 2 : s.rows()) *
-                                                      s.templates},
-                                       1.0 / std::sqrt(static_cast<double>(s.latent)), rng));
+        "latent_map",
+        truncated_normal({s.latent, (s.adapt_hidden_only ? s.rows() - 2 : s.rows()) * s.templates},
+                         1.0 / std::sqrt(static_cast<double>(s.latent)), rng));
 }
 
 Fast HnetBase::init_fast(int64_t tasks) {
   Fast fast{s_.adapt_hidden_only
                 ? emb_init_.slice(0, 1, s_.rows() - 1).expand({tasks, s_.rows() - 2, s_.templates})
                 : emb_init_.expand({tasks, s_.rows(), s_.templates})};
-  if (s_.fast_bias) fast.push_back(torch::zeros({tasks, s_.out}, emb_init_.options()).requires_grad_());
+  if (s_.fast_bias)
+    fast.push_back(torch::zeros({tasks, s_.out}, emb_init_.options()).requires_grad_());
   return fast;
 }
 
@@ -101,7 +103,7 @@ torch::Tensor HnetLinear::first(const Fast& fast, const Features& f) {
   const torch::Tensor b = torch::matmul(z, in_b_);  // [T, H]
   const int64_t t = z.size(0);
   if (f.h.defined())
-    return torch::bmm(zs.unsqueeze(1), f.h).view({t, f.x.rows, s_.hidden}) + b.unsqueeze(1);
+    return task_bmm(zs.unsqueeze(1), f.h).view({t, f.x.rows, s_.hidden}) + b.unsqueeze(1);
   return per_task_linear(f.x, torch::matmul(zs, in_w_).view({t, s_.in, s_.hidden}), b);
 }
 

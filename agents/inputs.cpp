@@ -1,5 +1,7 @@
 #include "agents/inputs.h"
 
+#include "agents/bmm.h"
+
 namespace hc::agents {
 
 Inputs Inputs::from_dense_binary(const torch::Tensor& x) {
@@ -38,12 +40,16 @@ torch::Tensor shared_linear(const Inputs& x, const torch::Tensor& w, const torch
 
 torch::Tensor per_task_linear(const Inputs& x, const torch::Tensor& w, const torch::Tensor& b) {
   if (!x.sparse()) {
-    return b.defined() ? torch::baddbmm(b.unsqueeze(1), x.dense, w) : torch::bmm(x.dense, w);
+    return b.defined() ? task_baddbmm(b, x.dense, w) : task_bmm(x.dense, w);
   }
-  const int64_t f = w.size(2);
-  const torch::Tensor gathered = w.reshape({x.tasks * x.dim, f}).index_select(0, x.task_index);
+  // gather/scatter_add rather than index_select/index_add: LibTorch's CPU index_add on 2-D
+  // tensors loops over slices one by one (and is index_select's backward), while gather and
+  // scatter_add are each other's backward and run as single kernels, to any order.
+  const int64_t f = w.size(2), nnz = x.row.size(0);
+  const torch::Tensor gathered =
+      w.reshape({x.tasks * x.dim, f}).gather(0, x.task_index.unsqueeze(1).expand({nnz, f}));
   torch::Tensor out = torch::zeros({x.tasks * x.rows, f}, w.options())
-                          .index_add(0, x.row, gathered)
+                          .scatter_add(0, x.row.unsqueeze(1).expand({nnz, f}), gathered)
                           .view({x.tasks, x.rows, f});
   return b.defined() ? out + b.unsqueeze(1) : out;
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "agents/bmm.h"
 #include "agents/init.h"
 
 namespace hc::agents {
@@ -53,7 +54,7 @@ Features Mlp::encode(const Inputs& x) {
 }
 
 torch::Tensor Mlp::first(const Fast& fast, const Features& f) {
-  if (!all_per_task()) return torch::baddbmm(fast[1].unsqueeze(1), f.h, fast[0]);
+  if (!all_per_task()) return task_baddbmm(fast[1], f.h, fast[0]);
   return per_task_linear(f.x, fast[0], fast[1]);
 }
 

@@ -2,45 +2,13 @@
 
 #include <optional>
 
+#include "agents/bmm.h"
+
 namespace hc::agents {
-namespace {
-
-using torch::autograd::AutogradContext;
-using torch::autograd::tensor_list;
-
-// c = a^T b per task ([T, N, K], [T, N, J] -> [T, K, J]). Autograd's bmm would hand back the
-// gradient of `a` through a transposed view, and accumulating that strided tensor with a's other
-// gradients is several times slower than the matrix products; this returns contiguous grads.
-struct TransposedLeft : torch::autograd::Function<TransposedLeft> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
-    ctx->save_for_backward({a, b});
-    return torch::bmm(a.transpose(1, 2), b);
-  }
-  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const torch::Tensor& g = grads[0];
-    return {torch::bmm(saved[1], g.transpose(1, 2)), torch::bmm(saved[0], g)};
-  }
-};
-
-// c = a b^T per task ([T, N, J], [T, K, J] -> [T, N, K]), with contiguous gradients.
-struct TransposedRight : torch::autograd::Function<TransposedRight> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
-    ctx->save_for_backward({a, b});
-    return torch::bmm(a, b.transpose(1, 2));
-  }
-  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const torch::Tensor& g = grads[0];
-    return {torch::bmm(g, saved[1]), torch::bmm(g.transpose(1, 2), saved[0])};
-  }
-};
-
-}  // namespace
 
 torch::Tensor PolicyImpl::forward(const Fast& fast, const Features& f) {
   torch::Tensor z = first(fast, f);
-  for (const Layer& l : layers(fast)) z = torch::baddbmm(l.b.unsqueeze(1), torch::relu(z), l.w);
+  for (const Layer& l : layers(fast)) z = task_baddbmm(l.b, torch::relu(z), l.w);
   return z;
 }
 
@@ -66,15 +34,15 @@ std::pair<torch::Tensor, Fast> PolicyImpl::loss_and_grad(const Fast& fast, const
       }
       acts.push_back(z * mask);
       masks.push_back(mask);
-      z = torch::baddbmm(l.b.unsqueeze(1), acts.back(), l.w);
+      z = task_baddbmm(l.b, acts.back(), l.w);
     }
     loss = task_loss(z, y).detach();
     torch::Tensor g = task_loss_grad(z, y);
     std::vector<torch::Tensor> dw(ls.size()), db(ls.size());
     for (size_t i = ls.size(); i-- > 0;) {
-      dw[i] = TransposedLeft::apply(acts[i], g);
+      dw[i] = task_bmm(acts[i], g, /*ta=*/true, /*tb=*/false);
       db[i] = g.sum(1);
-      g = TransposedRight::apply(g, ls[i].w) * masks[i];
+      g = task_bmm(g, ls[i].w, /*ta=*/false, /*tb=*/true) * masks[i];
     }
     grads.push_back(g);
     for (size_t i = 0; i < ls.size(); ++i) {

@@ -15,9 +15,9 @@
 #include <dlfcn.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <sys/utsname.h>
 #include <torch/version.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -76,9 +76,12 @@ Plan load_plan(const std::string& path) {
     Group group;
     for (const auto& kv : g) {
       const std::string key = kv.first.as<std::string>();
-      if (key == "name") group.name = scalar(kv.second, path, "name");
-      else if (key == "metric") group.metric = scalar(kv.second, path, "metric");
-      else if (key == "notes") group.notes = scalar(kv.second, path, "notes");
+      if (key == "name")
+        group.name = scalar(kv.second, path, "name");
+      else if (key == "metric")
+        group.metric = scalar(kv.second, path, "metric");
+      else if (key == "notes")
+        group.notes = scalar(kv.second, path, "notes");
       else if (key == "runs") {
         for (const auto& r : kv.second) {
           RunSpec spec;
@@ -87,14 +90,17 @@ Plan load_plan(const std::string& path) {
           } else {
             for (const auto& rk : r) {
               const std::string k = rk.first.as<std::string>();
-              if (k == "config") spec.config = scalar(rk.second, path, k);
-              else if (k == "label") spec.label = scalar(rk.second, path, k);
+              if (k == "config")
+                spec.config = scalar(rk.second, path, k);
+              else if (k == "label")
+                spec.label = scalar(rk.second, path, k);
               else if (k == "overrides")
                 for (const auto& o : rk.second) spec.overrides.push_back(scalar(o, path, k));
               else
-                throw ConfigError(fmt::format("{}:{}: unknown key '{}' in a run (known: config, "
-                                              "label, overrides)",
-                                              path, rk.first.Mark().line + 1, k));
+                throw ConfigError(
+                    fmt::format("{}:{}: unknown key '{}' in a run (known: config, "
+                                "label, overrides)",
+                                path, rk.first.Mark().line + 1, k));
             }
           }
           if (spec.config.empty())
@@ -102,16 +108,18 @@ Plan load_plan(const std::string& path) {
           group.runs.push_back(spec);
         }
       } else {
-        throw ConfigError(fmt::format("{}:{}: unknown key '{}' in a group (known: name, metric, "
-                                      "notes, runs)",
-                                      path, kv.first.Mark().line + 1, key));
+        throw ConfigError(
+            fmt::format("{}:{}: unknown key '{}' in a group (known: name, metric, "
+                        "notes, runs)",
+                        path, kv.first.Mark().line + 1, key));
       }
     }
     if (group.name.empty() || group.runs.empty())
-      throw ConfigError(fmt::format("{}:{}: a group needs a name and runs", path, g.Mark().line + 1));
+      throw ConfigError(
+          fmt::format("{}:{}: a group needs a name and runs", path, g.Mark().line + 1));
     if (group.metric != "acc" && group.metric != "r2" && group.metric != "loss")
-      throw ConfigError(fmt::format("{}: group {}: metric: expected acc, r2 or loss, got '{}'", path,
-                                    group.name, group.metric));
+      throw ConfigError(fmt::format("{}: group {}: metric: expected acc, r2 or loss, got '{}'",
+                                    path, group.name, group.metric));
     plan.groups.push_back(group);
   }
   return plan;
@@ -161,14 +169,17 @@ Command add_compare(CLI::App& app) {
       "Train several configs (or a plan of groups) and write a results table and learning curves");
   struct Options {
     std::vector<std::string> inputs;
-    std::string out, report, name = "comparison";
+    std::string out, runs, report, name = "comparison";
     bool quiet = false, fresh = false;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("inputs", o->inputs,
-                  "Config files (one group) or one plan file; key=value overrides apply to every run")
+  cmd->add_option(
+         "inputs", o->inputs,
+         "Config files (one group) or one plan file; key=value overrides apply to every run")
       ->required();
-  cmd->add_option("--out", o->out, "Output directory (default: runs/compare-<time>)");
+  cmd->add_option("--out", o->out,
+                  "Output directory of tables and plots (default: runs/compare-<time>)");
+  cmd->add_option("--runs", o->runs, "Directory of the training runs (default: OUT/runs)");
   cmd->add_option("--report", o->report, "Markdown report path (default: OUT/results.md)");
   cmd->add_option("--name", o->name, "Group name when configs are given directly");
   cmd->add_flag("--fresh", o->fresh, "Retrain runs even if a finished run exists");
@@ -176,7 +187,8 @@ Command add_compare(CLI::App& app) {
   return [o]() {
     const auto started = std::chrono::system_clock::now();
     std::vector<std::string> files, overrides;
-    for (const auto& s : o->inputs) (s.find('=') != std::string::npos ? overrides : files).push_back(s);
+    for (const auto& s : o->inputs)
+      (s.find('=') != std::string::npos ? overrides : files).push_back(s);
     Plan plan;
     bool is_plan = false;
     if (files.size() == 1) {
@@ -196,12 +208,15 @@ Command add_compare(CLI::App& app) {
                                      fmt::localtime(std::chrono::system_clock::to_time_t(started)))
                        : o->out;
     fs::create_directories(out);
-    const std::string report_path = o->report.empty() ? (fs::path(out) / "results.md").string() : o->report;
+    const std::string report_path =
+        o->report.empty() ? (fs::path(out) / "results.md").string() : o->report;
     const fs::path report_dir = fs::absolute(report_path).parent_path();
 
     std::string command = "hypercomp compare";
     for (const auto& s : o->inputs) command += " " + s;
     if (!o->out.empty()) command += " --out " + o->out;
+    if (!o->runs.empty()) command += " --runs " + o->runs;
+    const fs::path runs_root = o->runs.empty() ? fs::path(out) / "runs" : fs::path(o->runs);
     if (!o->report.empty()) command += " --report " + o->report;
     if (!is_plan && o->name != "comparison") command += " --name " + o->name;
 
@@ -211,7 +226,8 @@ Command add_compare(CLI::App& app) {
     md += "Generated by `hypercomp compare` from real runs; do not edit by hand.\n\n";
     md += fmt::format("- command: `{}`\n", command);
     md += fmt::format("- machine: {}\n", machine_line());
-    const std::string started_line = fmt::format("{:%Y-%m-%d %H:%M}", fmt::localtime(std::chrono::system_clock::to_time_t(started)));
+    const std::string started_line = fmt::format(
+        "{:%Y-%m-%d %H:%M}", fmt::localtime(std::chrono::system_clock::to_time_t(started)));
 
     std::string body;
     double wall_total = 0;
@@ -231,22 +247,23 @@ Command add_compare(CLI::App& app) {
         r.label = spec.label.empty() ? cfg.policy.name : spec.label;
         for (int i = 2; labels.count(r.label); ++i) r.label = fmt::format("{}-{}", r.label, i);
         labels.insert(r.label);
-        r.dir = (fs::path(out) / "runs" / g.name / r.label).string();
+        r.dir = (runs_root / g.name / r.label).string();
         const std::string resolved = to_yaml(cfg.to_yaml());
         const fs::path cfg_file = fs::path(r.dir) / "config.yaml";
         const bool same = fs::exists(cfg_file) && read_file(cfg_file.string()) == resolved;
         if (fs::exists(r.dir) && (!same || o->fresh)) {
           if (!o->fresh && fs::exists(fs::path(r.dir) / "config.yaml"))
-            throw Error(fmt::format("'{}' holds a run of another configuration; remove it or use "
-                                    "--fresh",
-                                    r.dir));
+            throw Error(
+                fmt::format("'{}' holds a run of another configuration; remove it or use "
+                            "--fresh",
+                            r.dir));
           fs::remove_all(r.dir);
         }
         ++done;
         fmt::print(stderr, "[{}/{}] {} / {}: {}\n", done, total, g.name, r.label,
                    fs::exists(fs::path(r.dir) / "summary.json") ? "finished earlier, reused"
-                   : fs::exists(cfg_file)                         ? "resuming"
-                                                                  : "training");
+                   : fs::exists(cfg_file)                       ? "resuming"
+                                                                : "training");
         trainer::TrainOptions t;
         t.quiet = o->quiet;
         if (fs::exists(cfg_file)) {
@@ -269,23 +286,27 @@ Command add_compare(CLI::App& app) {
 
       // Columns present in every run of the group.
       const auto has = [&](const std::string& key) {
-        return std::all_of(results.begin(), results.end(), [&](const RunResult& r) {
-          return std::isfinite(r.value(key));
-        });
+        return std::all_of(results.begin(), results.end(),
+                           [&](const RunResult& r) { return std::isfinite(r.value(key)); });
       };
       std::vector<std::pair<std::string, std::string>> cols;  // (header, key)
       for (const char* m : {"acc", "acc_episode", "r2"})
         if (has(std::string("test/") + m)) {
-          const std::string name = std::string(m) == "acc" ? "acc" : std::string(m) == "r2" ? "R²" : "episode acc";
+          const std::string name = std::string(m) == "acc"  ? "acc"
+                                   : std::string(m) == "r2" ? "R²"
+                                                            : "episode acc";
           cols.emplace_back("ID " + name, std::string("test/") + m);
-          if (has(std::string("ood/") + m)) cols.emplace_back("OOD " + name, std::string("ood/") + m);
+          if (has(std::string("ood/") + m))
+            cols.emplace_back("OOD " + name, std::string("ood/") + m);
         }
       std::set<std::string> hot;
       for (const auto& [k, v] : results[0].summary["final"].items())
         if (k.rfind("ood_hot", 0) == 0) hot.insert(k.substr(0, k.find('/')));
       const std::string hot_metric = has("test/r2") ? "r2" : "acc";
       for (const auto& h : hot)
-        if (has(h + "/" + hot_metric)) cols.emplace_back("OOD " + h.substr(7) + "-hot " + (hot_metric == "r2" ? "R²" : "acc"), h + "/" + hot_metric);
+        if (has(h + "/" + hot_metric))
+          cols.emplace_back("OOD " + h.substr(7) + "-hot " + (hot_metric == "r2" ? "R²" : "acc"),
+                            h + "/" + hot_metric);
       if (has("id/r2")) cols.emplace_back("identification R²", "id/r2");
       const bool closed = has("closed_test/success");
 
@@ -329,8 +350,8 @@ Command add_compare(CLI::App& app) {
         body += fmt::format("- `{}`\n", line);
       }
       atomic_write((fs::path(out) / (g.name + ".csv")).string(), csv);
-      body += fmt::format("\nAll final metrics: [{0}.csv]({1}/{0}.csv).\n",
-                          g.name, fs::relative(fs::absolute(out), report_dir).string());
+      body += fmt::format("\nAll final metrics: [{0}.csv]({1}/{0}.csv).\n", g.name,
+                          fs::relative(fs::absolute(out), report_dir).string());
 #ifdef HYPERCOMP_HAVE_RENDER
       const auto curves = [&](const std::string& metric, const std::string& title,
                               const std::vector<std::pair<std::string, bool>>& sets) {
@@ -353,7 +374,9 @@ Command add_compare(CLI::App& app) {
             if (!s.x.empty()) plot.series.push_back(s);
           }
         if (plot.series.empty()) return;
-        const std::string file = fmt::format("{}_{}.png", g.name, metric == "r2" && sets[0].first == "id" ? "identification" : metric);
+        const std::string file =
+            fmt::format("{}_{}.png", g.name,
+                        metric == "r2" && sets[0].first == "id" ? "identification" : metric);
         render::save_plot(plot, (fs::path(out) / file).string());
         body += fmt::format("\n![{}]({}/{})\n", title,
                             fs::relative(fs::absolute(out), report_dir).string(), file);
@@ -368,10 +391,11 @@ Command add_compare(CLI::App& app) {
     }
     md += fmt::format("- started {}, total training time {} (wall, sum over runs)\n", started_line,
                       trainer::format_duration(wall_total));
-    md += "- metrics: final evaluation of each run; ID = training combinations with fresh data, "
-          "OOD = held-out combinations (k-hot: combinations of more modules than trained); "
-          "identification R² = ridge regression from the adapted task parameters to the true "
-          "task latents, fit on ID tasks, scored on OOD tasks.\n";
+    md +=
+        "- metrics: final evaluation of each run; ID = training combinations with fresh data, "
+        "OOD = held-out combinations (k-hot: combinations of more modules than trained); "
+        "identification R² = ridge regression from the adapted task parameters to the true "
+        "task latents, fit on ID tasks, scored on OOD tasks.\n";
     atomic_write(report_path, md + body);
     fmt::print(stderr, "report written to {}\n", report_path);
     return 0;

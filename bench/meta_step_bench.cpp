@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 
+#include "agents/bmm.h"
 #include "trainer/batch.h"
 #include "trainer/config.h"
 #include "trainer/meta_learner.h"
@@ -46,18 +47,23 @@ std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& mo
     root["policy"]["templates"] = 8;
   }
   root["policy"]["name"] = model;
-  const double lr = model == "hnet_linear" ? 0.3 : model == "anil" ? (task == "grid" ? 0.01 : 0.03) : 0.01;
+  const double lr = model == "hnet_linear" ? 0.3
+                    : model == "anil"      ? (task == "grid" ? 0.01 : 0.03)
+                                           : 0.01;
   root["learner"]["inner_lr"] = lr;
   root["learner"]["meta_batch"] = 128;
-  root["learner"]["inner_steps"] = std::getenv("HC_INNER_STEPS") ? std::atoi(std::getenv("HC_INNER_STEPS")) : 10;
+  root["learner"]["inner_steps"] =
+      std::getenv("HC_INNER_STEPS") ? std::atoi(std::getenv("HC_INNER_STEPS")) : 10;
   if (std::getenv("HC_FIRST_ORDER")) root["learner"]["first_order"] = true;
   root["train"]["threads"] = threads;
   root["train"]["parallel"] = parallel;
   auto s = std::make_unique<Setup>();
   s->config = parse_run_config(root, "<benchmark>");
   const envs::TaskFamily& family = *s->config.family;
-  s->policy = agents::make_policy(s->config.policy, {family.input_dim(), family.output_dim(), 0}, 1);
-  s->learner = std::make_unique<Learner>(s->policy, s->config.learner, threads, parallel == "shards");
+  s->policy =
+      agents::make_policy(s->config.policy, {family.input_dim(), family.output_dim(), 0}, 1);
+  s->learner =
+      std::make_unique<Learner>(s->policy, s->config.learner, threads, parallel == "shards");
   std::vector<int64_t> ids;
   std::vector<uint64_t> seeds;
   training_tasks(family, 7, 0, 128, ids, seeds);
@@ -101,7 +107,8 @@ double compute_floor_ms(Setup& s) {
     for (const auto& e : list) {
       const std::string name = e.name();
       if (e.kindStr() != "push") continue;
-      if (name == "aten::mm" || name == "aten::bmm" || name == "aten::addmm" || name == "aten::baddbmm")
+      if (name == "aten::mm" || name == "aten::bmm" || name == "aten::addmm" ||
+          name == "aten::baddbmm" || name.rfind("hc::task_bmm_", 0) == 0)
         ++calls[{name, e.shapes()}];
     }
   at::set_num_threads(1);
@@ -115,16 +122,20 @@ double compute_floor_ms(Setup& s) {
       if (name == "aten::mm") return torch::mm(in[0], in[1]);
       if (name == "aten::bmm") return torch::bmm(in[0], in[1]);
       if (name == "aten::addmm") return torch::addmm(in[0], in[1], in[2]);
+      if (name.rfind("hc::task_bmm_", 0) == 0)
+        return agents::task_bmm(in[0], in[1], name[name.size() - 2] == 'T', name.back() == 'T');
       return torch::baddbmm(in[0], in[1], in[2]);
     };
-    if ((name == "aten::mm" || name == "aten::bmm") && in.size() < 2) continue;
+    if ((name == "aten::mm" || name == "aten::bmm" || name.rfind("hc::", 0) == 0) && in.size() < 2)
+      continue;
     if ((name == "aten::addmm" || name == "aten::baddbmm") && in.size() < 3) continue;
     double best = 1e30;
     for (int rep = 0; rep < 3; ++rep) {
       const auto t0 = std::chrono::steady_clock::now();
       torch::Tensor out = run();
-      best = std::min(best, std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - t0).count());
+      best = std::min(
+          best,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     total += best * count;
     if (std::getenv("HC_FLOOR_DETAIL")) {
@@ -169,29 +180,38 @@ void register_rows() {
       benchmark::RegisterBenchmark(
           fmt::format("hyperteacher/{}/threads:{}", model, threads).c_str(), BM_MetaStep,
           "hyperteacher", model, threads, "shards")
-          ->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+          ->Iterations(3)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(fmt::format("grid/hnet_linear/threads:{}", threads).c_str(),
                                  BM_MetaStep, "grid", "hnet_linear", threads, "shards")
-        ->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+        ->Iterations(5)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   }
   // The alternative to sharding: one shard on LibTorch's own intra-op threads.
   for (const char* task : {"hyperteacher", "grid"})
     benchmark::RegisterBenchmark(fmt::format("{}/hnet_linear/intra_op_threads:2", task).c_str(),
                                  BM_MetaStep, task, "hnet_linear", 2, "intra_op")
-        ->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+        ->Iterations(3)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --steps-only TASK MODEL THREADS N: run N steps of one row and nothing else (for profilers).
+  // --steps-only TASK MODEL THREADS N: run N steps of one row and nothing else (for profilers);
+  // with HC_PROFILE set, then print the per-operator profile and the compute floor.
   if (argc == 6 && std::string(argv[1]) == "--steps-only") {
     auto s = make_setup(argv[2], argv[3], std::stoi(argv[4]), "shards");
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < std::stoi(argv[5]); ++i) s->learner->step(s->shards);
-    fmt::print("{:.1f} ms per step\n", std::chrono::duration<double, std::milli>(
-                                           std::chrono::steady_clock::now() - t0).count() /
-                                           std::stoi(argv[5]));
+    fmt::print(
+        "{:.1f} ms per step\n",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+            std::stoi(argv[5]));
+    if (std::getenv("HC_PROFILE")) fmt::print("compute floor {:.1f} ms\n", compute_floor_ms(*s));
     return 0;
   }
   register_rows();

@@ -21,8 +21,10 @@ struct LearnerConfig {
   double inner_lr = 0.3;
   int inner_steps = 10;
   double inner_weight_decay = 1e-4;
+  double inner_grad_clip = 0.0;
   bool first_order = false;
   double outer_lr = 1e-3;
+  std::string outer_schedule = "constant";
   double outer_weight_decay = 1e-2;
   double grad_clip = 1.0;
 
@@ -34,10 +36,16 @@ struct LearnerConfig {
     v("inner_optimizer", inner_optimizer, "differentiable inner optimiser",
       one_of({"sgd", "adam", "adamw"}));
     v("inner_lr", inner_lr, "inner learning rate", in_range(1e-8, 1e3));
-    v("inner_steps", inner_steps, "inner (adaptation) steps on the support set", in_range(0, 10000));
+    v("inner_steps", inner_steps, "inner (adaptation) steps on the support set",
+      in_range(0, 10000));
     v("inner_weight_decay", inner_weight_decay, "adamw: inner weight decay", in_range(0.0, 10.0));
+    v("inner_grad_clip", inner_grad_clip,
+      "clip each task's inner gradient to this global norm (0: no clipping)", in_range(0.0, 1e9));
     v("first_order", first_order, "drop second-order terms of the meta-gradient");
     v("outer_lr", outer_lr, "outer AdamW learning rate", in_range(1e-8, 10.0));
+    v("outer_schedule", outer_schedule,
+      "outer learning rate over the run: constant, or cosine (decays to zero at train.steps)",
+      one_of({"constant", "cosine"}));
     v("outer_weight_decay", outer_weight_decay, "outer AdamW weight decay", in_range(0.0, 10.0));
     v("grad_clip", grad_clip, "clip the meta-gradient's global norm (0: no clipping)",
       in_range(0.0, 1e9));
@@ -89,7 +97,7 @@ struct EvalConfig {
 };
 
 struct RunConfig {
-  std::string file;          // where it was read from, for messages
+  std::string file;           // where it was read from, for messages
   YAML::Node family_section;  // the resolved `family` section
   std::shared_ptr<envs::TaskFamily> family;
   agents::PolicyConfig policy;

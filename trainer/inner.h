@@ -15,6 +15,10 @@ struct InnerOptimizer {
   std::string kind = "adamw";  // sgd, adam, adamw
   double lr = 0.1;
   double weight_decay = 1e-4;  // adamw only
+  // Per task, scale the gradient of all fast parameters together to at most this norm (0: off).
+  // Bounds every inner step, so a sharp region of the loss cannot throw the inner loop to
+  // infinity; the scaling is differentiated like the rest of the step.
+  double grad_clip = 0.0;
   double b1 = 0.9, b2 = 0.999, eps = 1e-8;
   double eps_root = 1.1920928955078125e-07;  // float32 machine epsilon
 
@@ -23,9 +27,11 @@ struct InnerOptimizer {
     int t = 0;
   };
   State init(const std::vector<torch::Tensor>& params) const;
-  // One update; returns the new parameters.
+  // One update; returns the new parameters. Tensors carry a leading task dimension.
   std::vector<torch::Tensor> step(const std::vector<torch::Tensor>& params,
                                   const std::vector<torch::Tensor>& grads, State& state) const;
+  // The gradients scaled per task to norm at most grad_clip.
+  std::vector<torch::Tensor> clip(const std::vector<torch::Tensor>& grads) const;
 };
 
 }  // namespace hc::trainer

@@ -16,6 +16,7 @@ Learner::Learner(agents::Policy policy, const LearnerConfig& config, int threads
   inner_.kind = config.inner_optimizer;
   inner_.lr = config.inner_lr;
   inner_.weight_decay = config.inner_weight_decay;
+  inner_.grad_clip = config.inner_grad_clip;
   params_ = policy_->parameters();
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       params_, torch::optim::AdamWOptions(config.outer_lr).weight_decay(config.outer_weight_decay));
@@ -29,10 +30,13 @@ void Learner::for_shards(size_t n, const std::function<void(size_t)>& fn) {
   }
   tbb::task_arena arena(threads_);
   arena.execute([&] {
-    tbb::parallel_for(size_t{0}, n, [&](size_t i) {
-      at::set_num_threads(1);  // this worker thread's own LibTorch/OpenMP setting
-      fn(i);
-    }, tbb::simple_partitioner());
+    tbb::parallel_for(
+        size_t{0}, n,
+        [&](size_t i) {
+          at::set_num_threads(1);  // this worker thread's own LibTorch/OpenMP setting
+          fn(i);
+        },
+        tbb::simple_partitioner());
   });
 }
 
@@ -50,7 +54,8 @@ Adapted Learner::adapt_inner(const Batch& b, bool create_graph, agents::Features
   }
   if (config_.inner_steps == 0) {
     torch::NoGradGuard no_grad;
-    a.support_before = a.support_after = agents::task_loss(policy_->forward(a.fast, fs), b.support.y);
+    a.support_before = a.support_after =
+        agents::task_loss(policy_->forward(a.fast, fs), b.support.y);
   }
   if (fs_out) *fs_out = fs;
   return a;
@@ -123,13 +128,25 @@ StepStats Learner::step(const std::vector<Batch>& shards) {
   return s;
 }
 
+double outer_lr_at(const LearnerConfig& config, int64_t step, int64_t steps) {
+  if (config.outer_schedule == "constant" || steps <= 1) return config.outer_lr;
+  const double progress = static_cast<double>(step) / static_cast<double>(steps);
+  return config.outer_lr * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+void Learner::set_outer_lr(double lr) {
+  for (auto& group : optimizer_->param_groups())
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+}
+
 Adapted Learner::adapt(const Batch& b) {
   if (imitation()) {
     torch::NoGradGuard no_grad;
     Adapted a;
     a.fast = policy_->fast_from_latent(b.latents);
     const agents::Features fs = policy_->encode(b.support.x);
-    a.support_before = a.support_after = agents::task_loss(policy_->forward(a.fast, fs), b.support.y);
+    a.support_before = a.support_after =
+        agents::task_loss(policy_->forward(a.fast, fs), b.support.y);
     return a;
   }
   Adapted a = adapt_inner(b, /*create_graph=*/false, nullptr);

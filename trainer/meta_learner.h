@@ -36,6 +36,9 @@ struct Adapted {
   torch::Tensor support_before, support_after;  // [T]
 };
 
+// The outer learning rate before step `step` (0-based) of a run of `steps` steps.
+double outer_lr_at(const LearnerConfig& config, int64_t step, int64_t steps);
+
 class Learner {
  public:
   Learner(agents::Policy policy, const LearnerConfig& config, int threads, bool shards);
@@ -52,6 +55,8 @@ class Learner {
 
   agents::Policy& policy() { return policy_; }
   torch::optim::AdamW& optimizer() { return *optimizer_; }
+  // Sets the outer learning rate for the coming steps (schedules).
+  void set_outer_lr(double lr);
   const LearnerConfig& config() const { return config_; }
   bool imitation() const { return config_.name == "imitation"; }
   int64_t skipped_steps() const { return skipped_; }

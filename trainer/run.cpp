@@ -2,9 +2,9 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -12,8 +12,8 @@
 #include <fstream>
 
 #include "envs/core/error.h"
-#include "trainer/checkpoint.h"
 #include "envs/core/io.h"
+#include "trainer/checkpoint.h"
 #include "trainer/progress.h"
 
 namespace hc::trainer {
@@ -127,15 +127,17 @@ RunResult train(const TrainOptions& o) {
     if (!o.overrides.empty())
       throw ConfigError("a resumed run keeps its configuration: drop the key=value overrides");
     const std::string cfg = (fs::path(dir) / kConfig).string();
-    if (!fs::exists(cfg)) throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
+    if (!fs::exists(cfg))
+      throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
     config = load_run_config(cfg);
   } else {
     config = load_run_config(o.config, o.overrides);
     dir = o.run_dir.empty() ? default_run_dir(o.config) : o.run_dir;
     if (fs::exists(fs::path(dir) / kCheckpoint) || fs::exists(fs::path(dir) / kConfig))
-      throw Error(fmt::format("run directory '{}' already holds a run: continue it with --resume {} "
-                              "or choose another --run-dir",
-                              dir, dir));
+      throw Error(
+          fmt::format("run directory '{}' already holds a run: continue it with --resume {} "
+                      "or choose another --run-dir",
+                      dir, dir));
     fs::create_directories(dir);
     atomic_write((fs::path(dir) / kConfig).string(), to_yaml(config.to_yaml()));
   }
@@ -212,12 +214,14 @@ RunResult train(const TrainOptions& o) {
         best.step = step;
         save_checkpoint(s.path(kBest), *s.policy, nullptr, best);
       }
-      const std::string line = fmt::format("eval @ {}: {}", step, short_metrics(last_eval, last_loss));
+      const std::string line =
+          fmt::format("eval @ {}: {}", step, short_metrics(last_eval, last_loss));
       log->info(line);
       progress.message(line);
     }
     if (step == tc.steps) break;
     training_tasks(family, tc.seed, step, config.learner.meta_batch, ids, seeds);
+    s.learner->set_outer_lr(outer_lr_at(config.learner, step, tc.steps));
     const StepStats st = s.learner->step(make_batches(family, ids, seeds, s.shards()));
     last_loss = st.loss;
     if ((step + 1) % log_every == 0 || step + 1 == tc.steps) {
@@ -262,7 +266,8 @@ RunResult train(const TrainOptions& o) {
                             {"best_valid_loss", state.best_valid_loss},
                             {"final", to_json(last_eval)}};
   atomic_write(s.path(kSummary), summary.dump(2) + "\n");
-  log->info("finished in {}: {}", format_duration(r.wall_time), short_metrics(last_eval, last_loss));
+  log->info("finished in {}: {}", format_duration(r.wall_time),
+            short_metrics(last_eval, last_loss));
   if (!o.quiet)
     fmt::print(stderr, "done in {}; metrics in {}/metrics.jsonl, summary in {}/{}\n",
                format_duration(r.wall_time), dir, dir, kSummary);
@@ -277,8 +282,8 @@ Metrics evaluate_run(const EvalOptions& o) {
   const std::string ckpt = s.path(o.best ? kBest : kCheckpoint);
   const CheckpointState state = load_checkpoint(ckpt, *s.policy, nullptr);
   if (state.config != to_yaml(s.config.to_yaml()))
-    throw Error(fmt::format("checkpoint '{}' was written by another configuration than '{}'", ckpt,
-                            cfg));
+    throw Error(
+        fmt::format("checkpoint '{}' was written by another configuration than '{}'", ckpt, cfg));
   Evaluator evaluator(*s.config.family, s.config.eval, s.config.train.seed,
                       s.config.learner.meta_batch, s.shards());
   Metrics m = evaluator.run(*s.learner);

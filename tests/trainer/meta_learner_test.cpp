@@ -11,8 +11,10 @@ using envs::TargetKind;
 using testing::synthetic_batch;
 using testing::tiny_policy;
 
-LearnerConfig tiny_learner(bool first_order, const std::string& optimizer = "adamw") {
+LearnerConfig tiny_learner(bool first_order, const std::string& optimizer = "adamw",
+                           double inner_clip = 0.0) {
   LearnerConfig c;
+  c.inner_grad_clip = inner_clip;
   c.inner_steps = 3;
   c.inner_lr = 0.1;
   c.inner_optimizer = optimizer;
@@ -24,6 +26,7 @@ struct FdCase {
   std::string policy;
   bool binary;
   std::string optimizer;
+  double inner_clip = 0.0;  // small enough to be active on every inner step
 };
 
 class MetaGradient : public ::testing::TestWithParam<FdCase> {};
@@ -47,7 +50,7 @@ TEST_P(MetaGradient, MatchesFiniteDifferences) {
     torch::manual_seed(1);
     for (auto& t : p->parameters()) t.add_(0.1 * torch::randn_like(t));
   }
-  Learner learner(p, tiny_learner(false, c.optimizer), 1, true);
+  Learner learner(p, tiny_learner(false, c.optimizer, c.inner_clip), 1, true);
   StepStats stats;
   const std::vector<torch::Tensor> grads = learner.meta_gradient(shards, stats);
   const auto params = p->parameters();
@@ -71,15 +74,14 @@ TEST_P(MetaGradient, MatchesFiniteDifferences) {
       *x = saved;
       const double fd = (up - down) / (2 * h);
       const double analytic = grads[i].reshape({-1})[j].item<double>();
-      EXPECT_NEAR(analytic, fd, 1e-6 + 1e-4 * std::abs(fd))
-          << "parameter " << i << " entry " << j;
+      EXPECT_NEAR(analytic, fd, 1e-6 + 1e-4 * std::abs(fd)) << "parameter " << i << " entry " << j;
       ++checked;
     }
   }
   EXPECT_GT(checked, 8);
 
   // The second-order terms matter here: dropping them changes the gradient.
-  Learner first(p, tiny_learner(true, c.optimizer), 1, true);
+  Learner first(p, tiny_learner(true, c.optimizer, c.inner_clip), 1, true);
   StepStats s1;
   const auto g1 = first.meta_gradient(shards, s1);
   double diff = 0;
@@ -94,10 +96,40 @@ INSTANTIATE_TEST_SUITE_P(
                       FdCase{"anil", true, "adamw"}, FdCase{"learned_init", false, "sgd"},
                       FdCase{"learned_init", true, "adamw"}, FdCase{"learned_init", true, "sgd"},
                       FdCase{"learned_init", false, "adamw"}, FdCase{"anil", false, "adamw"},
-                      FdCase{"anil", true, "sgd"}),
+                      FdCase{"anil", true, "sgd"}, FdCase{"hnet_linear", false, "sgd", 0.01},
+                      FdCase{"learned_init", true, "adamw", 0.01}),
     [](const auto& info) {
-      return info.param.policy + (info.param.binary ? "_sparse_" : "_dense_") + info.param.optimizer;
+      return info.param.policy + (info.param.binary ? "_sparse_" : "_dense_") +
+             info.param.optimizer + (info.param.inner_clip > 0 ? "_clipped" : "");
     });
+
+TEST(OuterSchedule, ConstantAndCosine) {
+  LearnerConfig c;
+  c.outer_lr = 0.01;
+  EXPECT_EQ(outer_lr_at(c, 500, 1000), 0.01);
+  c.outer_schedule = "cosine";
+  EXPECT_DOUBLE_EQ(outer_lr_at(c, 0, 1000), 0.01);
+  EXPECT_NEAR(outer_lr_at(c, 500, 1000), 0.005, 1e-12);
+  EXPECT_LT(outer_lr_at(c, 999, 1000), 1e-6);
+  EXPECT_GT(outer_lr_at(c, 999, 1000), 0.0);
+}
+
+// Inner gradient clipping scales each task's gradient, over all fast parameters together, to
+// at most the limit, and leaves tasks under the limit untouched.
+TEST(InnerOptimizer, ClipsEachTaskToTheLimit) {
+  InnerOptimizer opt;
+  opt.grad_clip = 1.0;
+  const torch::Tensor a = torch::tensor({{3.0, 4.0}, {0.3, 0.4}, {0.0, 0.0}}, torch::kFloat64);
+  const torch::Tensor b = torch::tensor({{{12.0}}, {{0.0}}, {{0.0}}}, torch::kFloat64);
+  const auto out = opt.clip({a, b});
+  const torch::Tensor norms =
+      (out[0].square().sum(1) + out[1].reshape({3, -1}).square().sum(1)).sqrt();
+  EXPECT_NEAR(norms[0].item<double>(), 1.0, 1e-9);  // 13 -> 1
+  EXPECT_NEAR(norms[1].item<double>(), 0.5, 1e-9);  // under the limit: unchanged
+  EXPECT_EQ(norms[2].item<double>(), 0.0);
+  EXPECT_NEAR(out[1][0][0][0].item<double>(), 12.0 / 13.0, 1e-9);
+  EXPECT_TRUE(torch::isfinite(out[0]).all().item<bool>());
+}
 
 // On every family, adaptation lowers the support loss of the initial policy.
 class InnerLoop : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
@@ -119,8 +151,8 @@ TEST_P(InnerLoop, LowersTheSupportLoss) {
   const auto batches = make_batches(*family, ids, seeds, 1);
   const Adapted a = learner.adapt(batches[0]);
   torch::NoGradGuard no_grad;
-  const torch::Tensor after = agents::task_loss(
-      p->forward(a.fast, p->encode(batches[0].support.x)), batches[0].support.y);
+  const torch::Tensor after =
+      agents::task_loss(p->forward(a.fast, p->encode(batches[0].support.x)), batches[0].support.y);
   EXPECT_LT(after.mean().item<double>(), a.support_before.mean().item<double>() * 0.95)
       << "before " << a.support_before.mean().item<double>() << " after "
       << after.mean().item<double>();

@@ -17,6 +17,11 @@ struct Case {
   TargetKind kind;
 };
 
+// Readable test parameters in ctest's listing.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.policy << (c.binary ? " sparse " : " dense ") << envs::to_string(c.kind);
+}
+
 class PolicyGradient : public ::testing::TestWithParam<Case> {};
 
 TEST_P(PolicyGradient, ClosedFormMatchesAutograd) {
@@ -44,12 +49,14 @@ TEST_P(PolicyGradient, ClosedFormMatchesAutograd) {
   const auto params = p->parameters();
   torch::Tensor probe, reference_probe;
   for (size_t i = 0; i < grads.size(); ++i) {
-    const torch::Tensor w = torch::linspace(-1, 1, grads[i].numel(), grads[i].options()).view_as(grads[i]);
+    const torch::Tensor w =
+        torch::linspace(-1, 1, grads[i].numel(), grads[i].options()).view_as(grads[i]);
     probe = i ? probe + (grads[i] * w).sum() : (grads[i] * w).sum();
     reference_probe = i ? reference_probe + (reference[i] * w).sum() : (reference[i] * w).sum();
   }
   const auto second = torch::autograd::grad({probe}, params, {}, true, false, true);
-  const auto reference_second = torch::autograd::grad({reference_probe}, params, {}, true, false, true);
+  const auto reference_second =
+      torch::autograd::grad({reference_probe}, params, {}, true, false, true);
   for (size_t i = 0; i < params.size(); ++i) {
     if (!reference_second[i].defined()) continue;
     ASSERT_TRUE(second[i].defined()) << "parameter " << i;
@@ -81,8 +88,8 @@ TEST(SparseInputs, MatchDenseInputs) {
   const agents::Inputs dense{3, 4, 9, x};
   EXPECT_TRUE(torch::equal(sparse.to_dense(), x));
   const torch::Tensor w = torch::randn({9, 5}), b = torch::randn({5});
-  EXPECT_TRUE(torch::allclose(agents::shared_linear(sparse, w, b), agents::shared_linear(dense, w, b),
-                              1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(agents::shared_linear(sparse, w, b),
+                              agents::shared_linear(dense, w, b), 1e-5, 1e-6));
   const torch::Tensor wt = torch::randn({3, 9, 5}), bt = torch::randn({3, 5});
   EXPECT_TRUE(torch::allclose(agents::per_task_linear(sparse, wt, bt),
                               agents::per_task_linear(dense, wt, bt), 1e-5, 1e-6));
