@@ -160,7 +160,7 @@ torch::Tensor HnetMlp::generate(int part, const torch::Tensor& rows) {
   return torch::matmul(bodies_[part]->forward(rows), heads_[part]);
 }
 
-Features HnetMlp::encode(const Inputs& x) { return {x, {}}; }
+Features HnetMlp::encode(const Inputs& x) { return {per_task_layout(x), {}}; }
 
 torch::Tensor HnetMlp::first(const Fast& fast, const Features& f) {
   const torch::Tensor z = embedding(fast).select(1, 0);

@@ -1,5 +1,7 @@
 #include "agents/inputs.h"
 
+#include <cstdlib>
+
 #include "agents/bmm.h"
 
 namespace hc::agents {
@@ -38,9 +40,28 @@ torch::Tensor shared_linear(const Inputs& x, const torch::Tensor& w, const torch
   return b.defined() ? out + b : out;
 }
 
+Inputs per_task_layout(const Inputs& x) {
+  if (!x.sparse() || x.tasks * x.rows * x.dim == 0) return x;
+  static const double threshold = [] {
+    const char* e = std::getenv("HC_DENSE_ABOVE");
+    return e ? std::atof(e) : 0.03;
+  }();
+  const double density = static_cast<double>(x.index.numel()) /
+                         static_cast<double>(x.tasks * x.rows * x.dim);
+  if (density < threshold) return x;
+  Inputs d;
+  d.tasks = x.tasks;
+  d.rows = x.rows;
+  d.dim = x.dim;
+  d.dense = x.to_dense();
+  return d;
+}
+
 torch::Tensor per_task_linear(const Inputs& x, const torch::Tensor& w, const torch::Tensor& b) {
   if (!x.sparse()) {
-    return b.defined() ? task_baddbmm(b, x.dense, w) : task_bmm(x.dense, w);
+    const torch::Tensor xd =
+        x.dense.scalar_type() == w.scalar_type() ? x.dense : x.dense.to(w.scalar_type());
+    return b.defined() ? task_baddbmm(b, xd, w) : task_bmm(xd, w);
   }
   // gather/scatter_add rather than index_select/index_add: LibTorch's CPU index_add on 2-D
   // tensors loops over slices one by one (and is index_select's backward), while gather and

@@ -44,8 +44,8 @@ std::vector<std::string> Mlp::fast_names() const {
 }
 
 Features Mlp::encode(const Inputs& x) {
+  if (all_per_task()) return {per_task_layout(x), {}};
   Features f{x, {}};
-  if (all_per_task()) return f;
   // The shared body, computed once for all inner steps.
   torch::Tensor h = torch::relu(shared_linear(x, w_[0], b_[0]));
   for (size_t i = 1; i + 1 < w_.size(); ++i) h = torch::relu(torch::matmul(h, w_[i]) + b_[i]);

@@ -93,6 +93,27 @@ TEST(SparseInputs, MatchDenseInputs) {
   const torch::Tensor wt = torch::randn({3, 9, 5}), bt = torch::randn({3, 5});
   EXPECT_TRUE(torch::allclose(agents::per_task_linear(sparse, wt, bt),
                               agents::per_task_linear(dense, wt, bt), 1e-5, 1e-6));
+
+  // Per-task weights: gradients agree to second order (the inner loop differentiates through
+  // the first layer, the outer loop through that).
+  const torch::Tensor w2 = torch::randn({3, 9, 5}, torch::kFloat64).requires_grad_();
+  const auto grads = [&](const agents::Inputs& in) {
+    const torch::Tensor y = agents::per_task_linear(in, w2, torch::Tensor());
+    const torch::Tensor g = torch::autograd::grad({y.square().sum()}, {w2}, {}, true, true)[0];
+    const torch::Tensor gg = torch::autograd::grad({g.square().sum()}, {w2})[0];
+    return std::make_pair(g.detach(), gg);
+  };
+  const auto [gs, ggs] = grads(sparse);
+  const auto [gd, ggd] = grads(dense);
+  EXPECT_TRUE(torch::allclose(gs, gd, 1e-9, 1e-9));
+  EXPECT_TRUE(torch::allclose(ggs, ggd, 1e-9, 1e-9));
+
+  // The layout for per-task weights: dense at 30% active inputs, sparse at under 1%.
+  EXPECT_FALSE(agents::per_task_layout(sparse).sparse());
+  EXPECT_TRUE(torch::equal(agents::per_task_layout(sparse).dense, x));
+  torch::Tensor rare = torch::zeros({2, 8, 400});
+  rare.index_put_({torch::indexing::Slice(), torch::indexing::Slice(), 7}, 1.0f);
+  EXPECT_TRUE(agents::per_task_layout(agents::Inputs::from_dense_binary(rare)).sparse());
 }
 
 }  // namespace
