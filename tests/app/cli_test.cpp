@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -103,6 +104,79 @@ TEST(Cli, CheckPassesOnEveryGridworld) {
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("0 failures"), std::string::npos) << r.out;
   }
+}
+
+// A tiny version of the comparison, end to end: every family, every kind of metric, a support
+// override, the report, tables and curves; a second call reuses the finished runs.
+TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "hypercomp_cli_compare";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string common =
+      "train: {steps: 6, seed: 5, eval_every: 3, checkpoint_every: 3, threads: 2}\n"
+      "eval: {tasks: 8, identification_tasks: 8, closed_loop_tasks: 4}\n"
+      "learner: {meta_batch: 4, inner_steps: 2, inner_optimizer: sgd, inner_lr: 0.3}\n";
+  std::ofstream(dir / "goals.yaml")
+      << "family: {name: compositional_goals, grid_size: 5, num_mazes: 2, max_steps: 24}\n"
+      << "policy: {name: hnet_linear, hidden: 8, templates: 4}\n" << common;
+  std::ofstream(dir / "goals_anil.yaml")
+      << "family: {name: compositional_goals, grid_size: 5, num_mazes: 2, max_steps: 24}\n"
+      << "policy: {name: anil, hidden: 8}\n" << common;
+  std::ofstream(dir / "preference.yaml")
+      << "family: {name: compositional_preference, support_demos: 2, query_demos: 2}\n"
+      << "policy: {name: learned_init, hidden: 8}\n" << common;
+  std::ofstream(dir / "teacher.yaml")
+      << "family: {name: hyperteacher, num_hidden: 2, support_shots: 16, query_shots: 16,"
+      << " support: connected}\n"
+      << "policy: {name: hnet_mlp, hidden: 8, templates: 4, generator_hidden: 8,"
+      << " generator_layers: 1}\n" << common;
+  std::ofstream(dir / "plan.yaml") << "title: tiny\ngroups:\n"
+      << "  - {name: goals, metric: acc, runs: [" << (dir / "goals.yaml").string() << ", "
+      << (dir / "goals_anil.yaml").string() << "]}\n"
+      << "  - {name: preference, metric: r2, runs: [" << (dir / "preference.yaml").string() << "]}\n"
+      << "  - name: teacher\n    runs:\n      - " << (dir / "teacher.yaml").string() << "\n"
+      << "      - {config: " << (dir / "teacher.yaml").string()
+      << ", label: disconnected, overrides: [family.support=disconnected]}\n";
+  const std::string args = "compare " + (dir / "plan.yaml").string() + " -q --out " +
+                           (dir / "out").string() + " --runs " + (dir / "runs").string();
+  auto r = run(args);
+  ASSERT_EQ(r.status, 0) << r.out;
+
+  std::ifstream md_in(dir / "out" / "results.md");
+  const std::string md((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
+  for (const char* s : {"## goals", "## preference", "## teacher", "OOD acc", "OOD episode acc",
+                        "identification R²", "closed-loop success", "OOD R²", "-hot R²",
+                        "| disconnected |", "hypercomp train ", "- machine:"})
+    EXPECT_NE(md.find(s), std::string::npos) << "results.md lacks '" << s << "'\n" << md;
+
+  // The CSV tables carry every final metric of every run.
+  const auto header = [&](const std::string& group) {
+    std::ifstream in(dir / "out" / (group + ".csv"));
+    std::string line;
+    std::getline(in, line);
+    return line;
+  };
+  for (const char* key : {"test/acc", "ood/acc", "test/acc_episode", "ood/acc_episode",
+                          "closed_test/success", "closed_ood/success", "closed_ood/expert_success",
+                          "id/r2", "test/support_loss_after"})
+    EXPECT_NE(header("goals").find(key), std::string::npos) << key;
+  for (const char* key : {"test/r2", "ood/r2", "ood_hot4/r2", "ood_hot8/r2", "id/r2"})
+    EXPECT_NE(header("preference").find(key), std::string::npos) << key;
+  for (const char* key : {"test/acc", "ood/acc", "id/r2"})
+    EXPECT_NE(header("teacher").find(key), std::string::npos) << key;
+#ifdef HC_TEST_RENDER
+  for (const char* png : {"goals_acc.png", "goals_loss.png", "preference_r2.png",
+                          "teacher_identification.png"})
+    EXPECT_TRUE(fs::exists(dir / "out" / png)) << png;
+#endif
+
+  // Finished runs are reused, not retrained.
+  r = run(args);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("finished earlier, reused"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(": training"), std::string::npos) << r.out;
+  fs::remove_all(dir);
 }
 
 }  // namespace
