@@ -46,8 +46,8 @@ Inputs per_task_layout(const Inputs& x) {
     const char* e = std::getenv("HC_DENSE_ABOVE");
     return e ? std::atof(e) : 0.03;
   }();
-  const double density = static_cast<double>(x.index.numel()) /
-                         static_cast<double>(x.tasks * x.rows * x.dim);
+  const double density =
+      static_cast<double>(x.index.numel()) / static_cast<double>(x.tasks * x.rows * x.dim);
   if (density < threshold) return x;
   Inputs d;
   d.tasks = x.tasks;

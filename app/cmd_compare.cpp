@@ -389,8 +389,10 @@ Command add_compare(CLI::App& app) {
       if (has("id/r2")) curves("r2", g.name + ": identification R² (OOD tasks)", {{"id", false}});
 #endif
     }
-    md += fmt::format("- started {}, total training time {} (wall, sum over runs)\n", started_line,
-                      trainer::format_duration(wall_total));
+    md += fmt::format(
+        "- generated {}; total training time {} (wall, sum over the runs, which are reused while "
+        "their configuration is unchanged)\n",
+        started_line, trainer::format_duration(wall_total));
     md +=
         "- metrics: final evaluation of each run; ID = training combinations with fresh data, "
         "OOD = held-out combinations (k-hot: combinations of more modules than trained); "

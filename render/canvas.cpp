@@ -14,6 +14,30 @@
 namespace hc::render {
 namespace {
 
+// The code points of UTF-8 text (labels carry symbols such as "R²"); a malformed byte becomes
+// U+FFFD rather than a wrong glyph.
+std::u32string code_points(const std::string& s) {
+  std::u32string out;
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const int extra = b < 0x80           ? 0
+                      : (b >> 5) == 0x6  ? 1
+                      : (b >> 4) == 0xe  ? 2
+                      : (b >> 3) == 0x1e ? 3
+                                         : -1;
+    char32_t cp = extra == 0 ? b : extra == 1 ? (b & 0x1f) : extra == 2 ? (b & 0x0f) : (b & 0x07);
+    bool ok = extra >= 0 && i + extra < s.size();
+    for (int k = 1; ok && k <= extra; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      ok = (c >> 6) == 0x2;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    out.push_back(ok ? cp : U'\uFFFD');
+    i += ok ? extra + 1 : 1;
+  }
+  return out;
+}
+
 constexpr const char* kFontPaths[] = {
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -29,9 +53,10 @@ struct Canvas::Font {
     for (const char* p : kFontPaths)
       if (std::filesystem::exists(p) && FT_New_Face(library, p, 0, &face) == 0) return;
     FT_Done_FreeType(library);
-    throw Error(fmt::format("no font found for plot text (looked for {}); install the Debian "
-                            "package fonts-dejavu-core",
-                            kFontPaths[0]));
+    throw Error(
+        fmt::format("no font found for plot text (looked for {}); install the Debian "
+                    "package fonts-dejavu-core",
+                    kFontPaths[0]));
   }
   ~Font() {
     if (face) FT_Done_Face(face);
@@ -76,14 +101,16 @@ void Canvas::fill_polygon(const std::vector<envs::Vec2>& p, Color c) {
   if (p.size() < 3) return;
   float y0 = p[0].y, y1 = p[0].y;
   for (const auto& v : p) y0 = std::min(y0, v.y), y1 = std::max(y1, v.y);
-  for (int y = std::max(0, static_cast<int>(y0)); y <= std::min(height_ - 1, static_cast<int>(y1)); ++y) {
+  for (int y = std::max(0, static_cast<int>(y0)); y <= std::min(height_ - 1, static_cast<int>(y1));
+       ++y) {
     const float sy = y + 0.5f;
     std::vector<float> xs;
     for (size_t i = 0, j = p.size() - 1; i < p.size(); j = i++)
       if ((p[i].y > sy) != (p[j].y > sy))
         xs.push_back(p[i].x + (sy - p[i].y) * (p[j].x - p[i].x) / (p[j].y - p[i].y));
     std::sort(xs.begin(), xs.end());
-    for (size_t k = 0; k + 1 < xs.size(); k += 2) fill_rect(xs[k], static_cast<float>(y), xs[k + 1], y + 1.0f, c);
+    for (size_t k = 0; k + 1 < xs.size(); k += 2)
+      fill_rect(xs[k], static_cast<float>(y), xs[k + 1], y + 1.0f, c);
   }
 }
 
@@ -109,8 +136,9 @@ float Canvas::text_width(const std::string& s, int size) {
   if (!font_) font_ = std::make_unique<Font>();
   FT_Set_Pixel_Sizes(font_->face, 0, size);
   float w = 0;
-  for (unsigned char ch : s)
-    if (FT_Load_Char(font_->face, ch, FT_LOAD_DEFAULT) == 0) w += font_->face->glyph->advance.x / 64.0f;
+  for (char32_t ch : code_points(s))
+    if (FT_Load_Char(font_->face, ch, FT_LOAD_DEFAULT) == 0)
+      w += font_->face->glyph->advance.x / 64.0f;
   return w;
 }
 
@@ -118,7 +146,7 @@ float Canvas::text(const std::string& s, float x, float y, int size, Color c, fl
                    bool vertical) {
   const float w = text_width(s, size);
   float pen = -anchor * w;
-  for (unsigned char ch : s) {
+  for (char32_t ch : code_points(s)) {
     if (FT_Load_Char(font_->face, ch, FT_LOAD_RENDER) != 0) continue;
     const FT_GlyphSlot g = font_->face->glyph;
     const FT_Bitmap& bm = g->bitmap;
@@ -154,7 +182,8 @@ void draw_scene(const envs::Scene& scene, Canvas& canvas) {
   for (const envs::Shape& s : scene.shapes) {
     switch (s.kind) {
       case envs::Shape::Kind::kRect:
-        canvas.fill_rect(X(s.points[0].x), Y(s.points[0].y), X(s.points[1].x), Y(s.points[1].y), s.color);
+        canvas.fill_rect(X(s.points[0].x), Y(s.points[0].y), X(s.points[1].x), Y(s.points[1].y),
+                         s.color);
         break;
       case envs::Shape::Kind::kCircle:
         canvas.fill_circle(X(s.points[0].x), Y(s.points[0].y), s.radius * scale, s.color);
@@ -172,8 +201,7 @@ void draw_scene(const envs::Scene& scene, Canvas& canvas) {
         break;
     }
   }
-  if (caption > 0)
-    canvas.text(scene.caption, margin, canvas.height() - 7.0f, 13, {40, 40, 40});
+  if (caption > 0) canvas.text(scene.caption, margin, canvas.height() - 7.0f, 13, {40, 40, 40});
 }
 
 }  // namespace hc::render

@@ -35,7 +35,7 @@ std::string tick_label(double v) {
 }  // namespace
 
 Color palette(int i) {
-  static const Color colors[] = {{31, 119, 180}, {214, 39, 40},  {44, 160, 44},  {255, 127, 14},
+  static const Color colors[] = {{31, 119, 180},  {214, 39, 40}, {44, 160, 44},   {255, 127, 14},
                                  {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {23, 190, 207}};
   return colors[i % 8];
 }
@@ -57,7 +57,10 @@ void save_plot(const Plot& plot, const std::string& path) {
   const double pad = 0.04 * (y1 - y0);
   y0 -= pad, y1 += pad;
 
-  const float left = 78, right = 230, top = 44, bottom = 58;
+  // The legend column is as wide as the longest label (52 px of line sample before the text).
+  float legend = 0;
+  for (const Series& s : plot.series) legend = std::max(legend, c.text_width(s.label, 12));
+  const float left = 78, right = std::max(230.0f, legend + 64), top = 44, bottom = 58;
   const float w = plot.width - left - right, h = plot.height - top - bottom;
   const auto X = [&](double x) { return static_cast<float>(left + (x - x0) / (x1 - x0) * w); };
   const auto Y = [&](double y) { return static_cast<float>(top + (y1 - y) / (y1 - y0) * h); };
@@ -80,7 +83,8 @@ void save_plot(const Plot& plot, const std::string& path) {
   for (const Series& s : plot.series) {
     for (size_t i = 0; i + 1 < s.x.size(); ++i)
       if (std::isfinite(s.y[i]) && std::isfinite(s.y[i + 1]))
-        c.line(X(s.x[i]), Y(s.y[i]), X(s.x[i + 1]), Y(s.y[i + 1]), s.color, 2.0f, s.dashed ? 6.0f : 0.0f);
+        c.line(X(s.x[i]), Y(s.y[i]), X(s.x[i + 1]), Y(s.y[i + 1]), s.color, 2.0f,
+               s.dashed ? 6.0f : 0.0f);
     for (size_t i = 0; i < s.x.size(); ++i)
       if (std::isfinite(s.y[i])) c.fill_circle(X(s.x[i]), Y(s.y[i]), 2.5f, s.color);
   }

@@ -73,7 +73,8 @@ TEST(Cli, DemoAsciiOfBothGridworlds) {
     EXPECT_NE(r.out.find("@"), std::string::npos);
     EXPECT_NE(r.out.find("episode:"), std::string::npos);
   }
-  const auto r = run("demo compositional_goals --task 'quadrant=top_left interaction=1 maze=2 object=4'");
+  const auto r =
+      run("demo compositional_goals --task 'quadrant=top_left interaction=1 maze=2 object=4'");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("quadrant=top_left interaction=1 maze=2 object=4"), std::string::npos);
 }
@@ -119,22 +120,28 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
       "learner: {meta_batch: 4, inner_steps: 2, inner_optimizer: sgd, inner_lr: 0.3}\n";
   std::ofstream(dir / "goals.yaml")
       << "family: {name: compositional_goals, grid_size: 5, num_mazes: 2, max_steps: 24}\n"
-      << "policy: {name: hnet_linear, hidden: 8, templates: 4}\n" << common;
+      << "policy: {name: hnet_linear, hidden: 8, templates: 4}\n"
+      << common;
   std::ofstream(dir / "goals_anil.yaml")
       << "family: {name: compositional_goals, grid_size: 5, num_mazes: 2, max_steps: 24}\n"
-      << "policy: {name: anil, hidden: 8}\n" << common;
+      << "policy: {name: anil, hidden: 8}\n"
+      << common;
   std::ofstream(dir / "preference.yaml")
       << "family: {name: compositional_preference, support_demos: 2, query_demos: 2}\n"
-      << "policy: {name: learned_init, hidden: 8}\n" << common;
+      << "policy: {name: learned_init, hidden: 8}\n"
+      << common;
   std::ofstream(dir / "teacher.yaml")
       << "family: {name: hyperteacher, num_hidden: 2, support_shots: 16, query_shots: 16,"
       << " support: connected}\n"
       << "policy: {name: hnet_mlp, hidden: 8, templates: 4, generator_hidden: 8,"
-      << " generator_layers: 1}\n" << common;
-  std::ofstream(dir / "plan.yaml") << "title: tiny\ngroups:\n"
+      << " generator_layers: 1}\n"
+      << common;
+  std::ofstream(dir / "plan.yaml")
+      << "title: tiny\ngroups:\n"
       << "  - {name: goals, metric: acc, runs: [" << (dir / "goals.yaml").string() << ", "
       << (dir / "goals_anil.yaml").string() << "]}\n"
-      << "  - {name: preference, metric: r2, runs: [" << (dir / "preference.yaml").string() << "]}\n"
+      << "  - {name: preference, metric: r2, runs: [" << (dir / "preference.yaml").string()
+      << "]}\n"
       << "  - name: teacher\n    runs:\n      - " << (dir / "teacher.yaml").string() << "\n"
       << "      - {config: " << (dir / "teacher.yaml").string()
       << ", label: disconnected, overrides: [family.support=disconnected]}\n";
@@ -157,17 +164,17 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
     std::getline(in, line);
     return line;
   };
-  for (const char* key : {"test/acc", "ood/acc", "test/acc_episode", "ood/acc_episode",
-                          "closed_test/success", "closed_ood/success", "closed_ood/expert_success",
-                          "id/r2", "test/support_loss_after"})
+  for (const char* key :
+       {"test/acc", "ood/acc", "test/acc_episode", "ood/acc_episode", "closed_test/success",
+        "closed_ood/success", "closed_ood/expert_success", "id/r2", "test/support_loss_after"})
     EXPECT_NE(header("goals").find(key), std::string::npos) << key;
   for (const char* key : {"test/r2", "ood/r2", "ood_hot4/r2", "ood_hot8/r2", "id/r2"})
     EXPECT_NE(header("preference").find(key), std::string::npos) << key;
   for (const char* key : {"test/acc", "ood/acc", "id/r2"})
     EXPECT_NE(header("teacher").find(key), std::string::npos) << key;
 #ifdef HC_TEST_RENDER
-  for (const char* png : {"goals_acc.png", "goals_loss.png", "preference_r2.png",
-                          "teacher_identification.png"})
+  for (const char* png :
+       {"goals_acc.png", "goals_loss.png", "preference_r2.png", "teacher_identification.png"})
     EXPECT_TRUE(fs::exists(dir / "out" / png)) << png;
 #endif
 
