@@ -156,6 +156,14 @@ struct RunResult {
   nlohmann::json summary;
   std::vector<nlohmann::json> evals;
   double value(const std::string& key) const {
+    // "<key>@start": the value at the first evaluation (before any outer step).
+    const size_t at = key.find("@start");
+    if (at != std::string::npos) {
+      const std::string k = key.substr(0, at);
+      return !evals.empty() && evals.front().contains(k) && evals.front()[k].is_number()
+                 ? evals.front()[k].get<double>()
+                 : std::nan("");
+    }
     const auto& f = summary["final"];
     return f.contains(key) && f[key].is_number() ? f[key].get<double>() : std::nan("");
   }
@@ -307,7 +315,11 @@ Command add_compare(CLI::App& app) {
         if (has(h + "/" + hot_metric))
           cols.emplace_back("OOD " + h.substr(7) + "-hot " + (hot_metric == "r2" ? "R²" : "acc"),
                             h + "/" + hot_metric);
-      if (has("id/r2")) cols.emplace_back("identification R²", "id/r2");
+      if (has("id/r2")) {
+        cols.emplace_back("identification R²", "id/r2");
+        // The same probe on the untrained initialisation: what linear decoding gives for free.
+        if (has("id/r2@start")) cols.emplace_back("identification R² at step 0", "id/r2@start");
+      }
       const bool closed = has("closed_test/success");
 
       body += fmt::format("\n## {}\n\n", g.name);
@@ -397,7 +409,9 @@ Command add_compare(CLI::App& app) {
         "- metrics: final evaluation of each run; ID = training combinations with fresh data, "
         "OOD = held-out combinations (k-hot: combinations of more modules than trained); "
         "identification R² = ridge regression from the adapted task parameters to the true "
-        "task latents, fit on ID tasks, scored on OOD tasks.\n";
+        "task latents, fit on ID tasks, scored on OOD tasks; \"at step 0\" is the same probe on "
+        "the untrained initialisation (adaptation alone can make the latents linearly decodable, "
+        "most of all from the many adapted weights of monolithic learners).\n";
     atomic_write(report_path, md + body);
     fmt::print(stderr, "report written to {}\n", report_path);
     return 0;

@@ -153,8 +153,8 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   std::ifstream md_in(dir / "out" / "results.md");
   const std::string md((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
   for (const char* s : {"## goals", "## preference", "## teacher", "OOD acc", "OOD episode acc",
-                        "identification R²", "closed-loop success", "OOD R²", "-hot R²",
-                        "| disconnected |", "hypercomp train ", "- machine:"})
+                        "identification R²", "identification R² at step 0", "closed-loop success",
+                        "OOD R²", "-hot R²", "| disconnected |", "hypercomp train ", "- machine:"})
     EXPECT_NE(md.find(s), std::string::npos) << "results.md lacks '" << s << "'\n" << md;
 
   // The CSV tables carry every final metric of every run.
