@@ -1,5 +1,6 @@
 // The hypercomp executable, run as a user runs it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -80,7 +81,8 @@ TEST(Cli, DemoAsciiOfBothGridworlds) {
 }
 
 TEST(Cli, DemoWithAConfigFile) {
-  const auto path = std::filesystem::temp_directory_path() / "hypercomp_cli_demo.yaml";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hypercomp_cli_demo_" + std::to_string(::getpid()) + ".yaml");
   std::ofstream(path) << "family:\n  name: compositional_goals\n  grid_size: 9\n  num_mazes: 2\n";
   const auto r = run("demo compositional_goals --json --config " + path.string());
   ASSERT_EQ(r.status, 0) << r.out;
@@ -111,7 +113,8 @@ TEST(Cli, CheckPassesOnEveryGridworld) {
 // override, the report, tables and curves; a second call reuses the finished runs.
 TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "hypercomp_cli_compare";
+  const fs::path dir =
+      fs::temp_directory_path() / ("hypercomp_cli_compare_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string common =

@@ -1,6 +1,7 @@
 // Bad input: every class of configuration error gives one clear error naming the file, the key
 // and what was expected.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,9 @@ class ConfigErrors : public ::testing::Test {
  protected:
   // Writes `text` to a file and builds the family of its `family` section; returns the error.
   std::string error_of(const std::string& text) {
-    const auto path = std::filesystem::temp_directory_path() / "hypercomp_config_test.yaml";
+    // One file per process: ctest runs every test as its own process, in parallel.
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("hypercomp_config_test_" + std::to_string(::getpid()) + ".yaml");
     std::ofstream(path) << text;
     path_ = path.string();
     try {
@@ -30,6 +33,9 @@ class ConfigErrors : public ::testing::Test {
   void expect_mentions(const std::string& message, std::initializer_list<std::string> parts) {
     for (const auto& p : parts)
       EXPECT_NE(message.find(p), std::string::npos) << "'" << p << "' missing in: " << message;
+  }
+  void TearDown() override {
+    if (!path_.empty()) std::filesystem::remove(path_);
   }
   std::string path_;
 };
@@ -60,7 +66,8 @@ TEST_F(ConfigErrors, EvenGridSizeIsOutOfRange) {
 
 TEST_F(ConfigErrors, FracOodOutsideTheOpenUnitInterval) {
   for (const char* bad : {"0", "1", "1.5", "-0.1"}) {
-    const auto m = error_of(std::string("family:\n  name: compositional_goals\n  frac_ood: ") + bad + "\n");
+    const auto m =
+        error_of(std::string("family:\n  name: compositional_goals\n  frac_ood: ") + bad + "\n");
     expect_mentions(m, {"family.frac_ood", "a value in (0, 1)", bad});
   }
 }
@@ -77,8 +84,8 @@ TEST_F(ConfigErrors, UnknownSupportListsTheChoices) {
 
 TEST_F(ConfigErrors, UnknownFamilyName) {
   const auto m = error_of("family:\n  name: gridworld\n");
-  expect_mentions(m, {path_ + ":2:", "family.name", "unknown task family 'gridworld'",
-                      "compositional_goals"});
+  expect_mentions(
+      m, {path_ + ":2:", "family.name", "unknown task family 'gridworld'", "compositional_goals"});
 }
 
 TEST_F(ConfigErrors, SectionThatIsNotAMapping) {
@@ -87,8 +94,8 @@ TEST_F(ConfigErrors, SectionThatIsNotAMapping) {
 }
 
 TEST_F(ConfigErrors, InvalidLayout) {
-  const auto m = error_of(
-      "family:\n  name: compositional_preference\n  layout: ['###', '#x#', '###']\n");
+  const auto m =
+      error_of("family:\n  name: compositional_preference\n  layout: ['###', '#x#', '###']\n");
   expect_mentions(m, {"family.layout", "'#' (wall) and '.' (free)", "'x'"});
 }
 

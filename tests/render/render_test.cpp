@@ -1,6 +1,7 @@
 // Pictures: text is UTF-8, plots are written as PNG with their curves and a legend wide enough
 // for long labels, scenes draw every shape.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <SFML/Graphics/Image.hpp>
 
@@ -40,7 +41,8 @@ TEST(Plot, WritesCurvesAndLegend) {
     for (int k = 0; k <= 10; ++k) s.x.push_back(k), s.y.push_back(i + 0.1 * k);
     p.series.push_back(s);
   }
-  const auto path = std::filesystem::temp_directory_path() / "hypercomp_plot_test.png";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hypercomp_plot_test_" + std::to_string(::getpid()) + ".png");
   save_plot(p, path.string());
   sf::Image img;
   ASSERT_TRUE(img.loadFromFile(path.string()));

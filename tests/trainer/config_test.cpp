@@ -1,5 +1,6 @@
 // Bad training configurations give one clear error naming the file, key and expected value.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,14 +11,18 @@ namespace hc::trainer {
 namespace {
 
 std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
-  const auto path = std::filesystem::temp_directory_path() / "hc_train_config_test.yaml";
+  // One file per process: ctest runs every test as its own process, in parallel.
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hc_train_config_test_" + std::to_string(::getpid()) + ".yaml");
   std::ofstream(path) << text;
+  std::string message = "no error";
   try {
     load_run_config(path.string(), overrides);
   } catch (const ConfigError& e) {
-    return e.what();
+    message = e.what();
   }
-  return "no error";
+  std::filesystem::remove(path);
+  return message;
 }
 
 const char* kGood = "family: {name: compositional_goals}\npolicy: {name: hnet_linear}\n";
@@ -27,7 +32,8 @@ void expect_has(const std::string& m, const std::string& part) {
 }
 
 TEST(TrainConfig, DefaultsFillEverythingNotGiven) {
-  const auto path = std::filesystem::temp_directory_path() / "hc_train_config_ok.yaml";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hc_train_config_ok_" + std::to_string(::getpid()) + ".yaml");
   std::ofstream(path) << kGood;
   const RunConfig c = load_run_config(path.string(), {"train.steps=5", "learner.inner_steps=2"});
   EXPECT_EQ(c.train.steps, 5);
