@@ -14,11 +14,11 @@ namespace hc::agents {
 
 struct HnetShape {
   int64_t in = 0, hidden = 0, num_hidden = 1, out = 0;
-  int64_t templates = 8;    // M: modules in each bank (embedding size)
-  bool fast_bias = true;    // a per-task output bias, reset to zero for every task and adapted
-  bool normalize = true;    // rescale embedding rows to norm sqrt(M), scale not differentiated
+  int64_t templates = 8;  // M: modules in each bank (embedding size)
+  bool fast_bias = true;  // a per-task output bias, reset to zero for every task and adapted
+  bool normalize = true;  // rescale embedding rows to norm sqrt(M), scale not differentiated
   bool adapt_hidden_only = false;  // only the hidden layers' rows are task-specific
-  int64_t latent = 0;       // > 0: task-conditioned (imitation) with this latent size
+  int64_t latent = 0;              // > 0: task-conditioned (imitation) with this latent size
   int64_t rows() const { return num_hidden + 1; }  // embedding rows: input, hidden..., output
 };
 
@@ -34,7 +34,7 @@ class HnetBase : public PolicyImpl {
   // The whole embedding [T, R, M] of the fast parameters, normalised.
   torch::Tensor embedding(const Fast& fast) const;
   torch::Tensor normalised(const torch::Tensor& z) const;
-  torch::Tensor output_bias(const Fast& fast) const;       // [T, out] or undefined
+  torch::Tensor output_bias(const Fast& fast) const;  // [T, out] or undefined
   HnetShape s_;
   torch::Tensor emb_init_;    // [R, M]
   torch::Tensor latent_map_;  // [latent, R * M] (conditioned policies)

@@ -7,10 +7,8 @@ using envs::TargetKind;
 void Targets::finish(int64_t classes) {
   const torch::Tensor count = mask.sum(1, /*keepdim=*/true).clamp_min(1.0);
   weight = mask / count;
-  if (kind == TargetKind::kLabels)
-    one_hot = torch::one_hot(labels, classes).to(mask.scalar_type());
-  if (kind == TargetKind::kSoft)
-    entropy = -(torch::xlogy(values, values).sum(-1) * weight).sum(1);
+  if (kind == TargetKind::kLabels) one_hot = torch::one_hot(labels, classes).to(mask.scalar_type());
+  if (kind == TargetKind::kSoft) entropy = -(torch::xlogy(values, values).sum(-1) * weight).sum(1);
 }
 
 Targets Targets::slice(int64_t begin, int64_t end) const {
@@ -49,9 +47,12 @@ torch::Tensor task_loss(const torch::Tensor& out, const Targets& y) {
 torch::Tensor task_loss_grad(const torch::Tensor& out, const Targets& y) {
   const torch::Tensor w = y.weight.unsqueeze(-1);
   switch (y.kind) {
-    case TargetKind::kLabels: return (torch::softmax(out, -1) - y.one_hot) * w;
-    case TargetKind::kSoft: return (torch::softmax(out, -1) - y.values) * w;
-    case TargetKind::kValues: return (out - y.values) * w;
+    case TargetKind::kLabels:
+      return (torch::softmax(out, -1) - y.one_hot) * w;
+    case TargetKind::kSoft:
+      return (torch::softmax(out, -1) - y.values) * w;
+    case TargetKind::kValues:
+      return (out - y.values) * w;
   }
   return {};
 }

@@ -10,10 +10,11 @@ namespace hc::agents {
 
 struct Targets {
   envs::TargetKind kind = envs::TargetKind::kLabels;
-  torch::Tensor labels;   // [T, N] int64: expert action, argmax of soft targets, greedy action
-  torch::Tensor values;   // [T, N, C] float32: soft targets or action values (undefined for labels)
-  torch::Tensor mask;     // [T, N] float32: 1 for rows that count
-  torch::Tensor weight;   // [T, N] float32: mask / (valid rows of the task), the row weights of a mean
+  torch::Tensor labels;  // [T, N] int64: expert action, argmax of soft targets, greedy action
+  torch::Tensor values;  // [T, N, C] float32: soft targets or action values (undefined for labels)
+  torch::Tensor mask;    // [T, N] float32: 1 for rows that count
+  torch::Tensor
+      weight;  // [T, N] float32: mask / (valid rows of the task), the row weights of a mean
   torch::Tensor entropy;  // [T] float32: target entropy (soft targets), makes cross-entropy a KL
   torch::Tensor one_hot;  // [T, N, C] float32: labels as one-hot (labels kind)
 

@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
-#include "envs/core/registry.h"
 #include "envs/core/config.h"
+#include "envs/core/registry.h"
 
 namespace hc::app {
 namespace {
@@ -70,8 +70,9 @@ Command add_envs(CLI::App& app) {
         ood_hot += fmt::format("{}{}-hot {}", ood_hot.empty() ? "" : ", ", h, ids.size());
       const auto& spec = family->split_spec();
       fmt::print("  split        support {}{}: {} train, {} OOD{}\n", envs::to_string(spec.support),
-                 spec.support == envs::Support::kRandom ? fmt::format(" (frac_ood {})", spec.frac_ood)
-                                                        : "",
+                 spec.support == envs::Support::kRandom
+                     ? fmt::format(" (frac_ood {})", spec.frac_ood)
+                     : "",
                  splits.train.size(), splits.ood.size(),
                  ood_hot.empty() ? "" : "; OOD by hotness: " + ood_hot);
       std::string other;

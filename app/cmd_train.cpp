@@ -18,7 +18,8 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--run-dir", o->run_dir, "Run directory (default: runs/<config>-<time>)");
   cmd->add_option("--resume", o->resume, "Continue the run in this directory exactly");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress display");
-  cmd->add_option("--log-every", o->log_every, "Train records every N steps (default ~100 per run)");
+  cmd->add_option("--log-every", o->log_every,
+                  "Train records every N steps (default ~100 per run)");
   return [o, args]() {
     if (o->resume.empty()) {
       if (args->empty()) throw ConfigError("train: a config file is required (or --resume DIR)");
@@ -39,7 +40,8 @@ Command add_eval(CLI::App& app) {
   cmd->add_flag("--best", o->best, "Evaluate best.pt (lowest valid loss) instead of the latest");
   return [o]() {
     const trainer::Metrics m = trainer::evaluate_run(*o);
-    for (const auto& [k, v] : m) fmt::print("{:<36} {}\n", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "-");
+    for (const auto& [k, v] : m)
+      fmt::print("{:<36} {}\n", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "-");
     return 0;
   };
 }

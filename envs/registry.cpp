@@ -9,10 +9,10 @@ namespace hc::envs {
 
 const std::vector<FamilyInfo>& registry() {
   static const std::vector<FamilyInfo> families = {
-      family_entry<grid::GoalsFamily>(
-          "compositional_goals", "gridworld: reach a goal object in a maze, then interact"),
-      family_entry<grid::PreferenceFamily>(
-          "compositional_preference", "gridworld: collect objects under combined preferences"),
+      family_entry<grid::GoalsFamily>("compositional_goals",
+                                      "gridworld: reach a goal object in a maze, then interact"),
+      family_entry<grid::PreferenceFamily>("compositional_preference",
+                                           "gridworld: collect objects under combined preferences"),
       family_entry<teacher::HyperteacherFamily>(
           "hyperteacher", "teacher-student: a modular teacher network generates each task"),
   };

@@ -41,7 +41,8 @@ SetTensors pack_set(const envs::TaskFamily& family, std::span<const envs::TaskDa
   s.step = torch::full({tasks, n}, -1, torch::kInt64);
   torch::Tensor dense;
   std::vector<int64_t> nnz(tasks, 0);
-  if (!sparse) dense = torch::zeros({tasks, n, d});
+  if (!sparse)
+    dense = torch::zeros({tasks, n, d});
   else
     tbb::parallel_for(int64_t{0}, tasks, [&](int64_t t) {
       for (float v : set(t).inputs) nnz[t] += v != 0.0f;
@@ -96,8 +97,10 @@ SetTensors pack_set(const envs::TaskFamily& family, std::span<const envs::TaskDa
         }
     }
   });
-  if (sparse) x.task_index = x.row.div(n, "floor") * d + x.index;
-  else x.dense = dense;
+  if (sparse)
+    x.task_index = x.row.div(n, "floor") * d + x.index;
+  else
+    x.dense = dense;
   s.y.finish(c);
   return s;
 }

@@ -26,7 +26,7 @@ struct Batch {
   int64_t tasks = 0;
   std::vector<int64_t> task_ids;
   std::vector<uint64_t> seeds;
-  torch::Tensor latents;  // [T, latent_dim]
+  torch::Tensor latents;              // [T, latent_dim]
   std::vector<envs::Task> instances;  // tasks with their drawn weights
   SetTensors support, query;
 };

@@ -85,8 +85,8 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
     for (auto& p : policy.named_parameters()) {
       torch::Tensor t;
       if (!ar.try_read("params/" + p.key(), t))
-        throw Error(fmt::format("checkpoint '{}' does not fit this policy: no parameter '{}'",
-                                path, p.key()));
+        throw Error(fmt::format("checkpoint '{}' does not fit this policy: no parameter '{}'", path,
+                                p.key()));
       if (!t.sizes().equals(p.value().sizes()))
         throw Error(fmt::format(
             "checkpoint '{}' does not fit this policy: parameter '{}' has shape {}, expected {}",
@@ -99,7 +99,8 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
       optimizer->load(opt);
     }
   } catch (const c10::Error& e) {
-    throw Error(fmt::format("checkpoint '{}' cannot be read: {}", path, e.what_without_backtrace()));
+    throw Error(
+        fmt::format("checkpoint '{}' cannot be read: {}", path, e.what_without_backtrace()));
   }
   return s;
 }

@@ -14,16 +14,16 @@
 namespace hc::trainer {
 
 struct CheckpointState {
-  int64_t step = 0;            // outer steps completed
-  int64_t skipped = 0;         // steps skipped for non-finite meta-gradients
+  int64_t step = 0;     // outer steps completed
+  int64_t skipped = 0;  // steps skipped for non-finite meta-gradients
   double best_valid_loss = std::numeric_limits<double>::infinity();
   int64_t best_step = -1;
-  int64_t metrics_lines = 0;   // lines of metrics.jsonl
+  int64_t metrics_lines = 0;  // lines of metrics.jsonl
   int64_t train_csv_lines = 0;
   int64_t eval_csv_lines = 0;
-  int64_t threads = 0;         // shards of the run (results are bitwise identical for a count)
-  double wall_time = 0;        // seconds spent so far
-  std::string config;          // the run's resolved config (YAML), to refuse a mismatched resume
+  int64_t threads = 0;   // shards of the run (results are bitwise identical for a count)
+  double wall_time = 0;  // seconds spent so far
+  std::string config;    // the run's resolved config (YAML), to refuse a mismatched resume
 };
 
 void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,

@@ -16,7 +16,8 @@ RunConfig parse_run_config(const YAML::Node& root, const std::string& file) {
   // Sections are visited in order; unknown top-level sections are errors like unknown keys.
   YAML::Node family = root && root.IsMap() ? root["family"] : YAML::Node();
   top.allow("family");
-  if (!family) throw ConfigError(fmt::format("{}: missing section 'family' (with at least 'name')", file));
+  if (!family)
+    throw ConfigError(fmt::format("{}: missing section 'family' (with at least 'name')", file));
   c.family = envs::make_family(family, file);
   c.family_section = c.family->config();
   top("policy", c.policy, "the policy");
@@ -40,8 +41,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
       const std::string key = o.substr(0, o.find('='));
       const auto at = what.find(" " + key + ": ");
       if (at != std::string::npos)
-        throw ConfigError(fmt::format("command-line override '{}': {}", o,
-                                      what.substr(at + key.size() + 3)));
+        throw ConfigError(
+            fmt::format("command-line override '{}': {}", o, what.substr(at + key.size() + 3)));
       if (what.find("unknown key '" + key + "'") != std::string::npos)
         throw ConfigError(fmt::format("command-line override '{}': {}", o,
                                       what.substr(what.find("unknown key"))));

@@ -38,7 +38,8 @@ struct CorridorConfig {
 
 class CorridorEnv : public Env {
  public:
-  CorridorEnv(const TaskSpace& space, const ObservationSpec& obs, const ActionSpec& act, int length);
+  CorridorEnv(const TaskSpace& space, const ObservationSpec& obs, const ActionSpec& act,
+              int length);
   void observe(std::span<float> out) const override;
   Scene scene() const override;
   nlohmann::json describe() const override;

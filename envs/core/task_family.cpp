@@ -10,9 +10,12 @@ namespace hc::envs {
 
 std::string_view to_string(TargetKind k) {
   switch (k) {
-    case TargetKind::kLabels: return "labels";
-    case TargetKind::kSoft: return "soft";
-    case TargetKind::kValues: return "values";
+    case TargetKind::kLabels:
+      return "labels";
+    case TargetKind::kSoft:
+      return "soft";
+    case TargetKind::kValues:
+      return "values";
   }
   return "?";
 }
@@ -51,8 +54,7 @@ Task TaskFamily::instance(const Task& task, uint64_t seed) const {
 }
 
 EnvFamily::EnvFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,
-                     bool continuous_weights, DemoConfig demos, ObservationSpec obs,
-                     ActionSpec act)
+                     bool continuous_weights, DemoConfig demos, ObservationSpec obs, ActionSpec act)
     : TaskFamily(std::move(name), std::move(space), split, seed, continuous_weights),
       demos_(demos),
       obs_spec_(std::move(obs)),

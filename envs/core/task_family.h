@@ -83,7 +83,6 @@ class TaskFamily {
  protected:
   virtual YAML::Node config_fields() const = 0;
 
-
  private:
   std::string name_;
   TaskSpace space_;

@@ -43,8 +43,8 @@ void HyperteacherConfig::validate(const ConfigReader& r) const {
     r.fail_value("num_hot", fmt::format("at most num_modules ({})", num_modules),
                  std::to_string(num_hot));
   if (max_hot < num_hot || max_hot > num_modules)
-    r.fail_value("max_hot", fmt::format("a value in [num_hot, num_modules] = [{}, {}]", num_hot,
-                                        num_modules),
+    r.fail_value("max_hot",
+                 fmt::format("a value in [num_hot, num_modules] = [{}, {}]", num_hot, num_modules),
                  std::to_string(max_hot));
 }
 

@@ -75,7 +75,8 @@ TEST(Registry, ListsEveryFamily) {
 // configs/envs/<name>.yaml states the registered defaults; they must not drift apart.
 TEST(Registry, ConfigFilesStateTheRegisteredDefaults) {
   for (const auto& info : registry()) {
-    const std::string path = std::string(HYPERCOMP_SOURCE_DIR) + "/configs/envs/" + info.name + ".yaml";
+    const std::string path =
+        std::string(HYPERCOMP_SOURCE_DIR) + "/configs/envs/" + info.name + ".yaml";
     const YAML::Node file = load_yaml_file(path);
     const auto from_file = make_family(file["family"], path);
     EXPECT_EQ(to_yaml(from_file->config()), to_yaml(info.defaults())) << path;

@@ -17,7 +17,8 @@ TEST(ExampleFamily, PassesTheConformanceChecks) {
 }
 
 TEST(ExampleFamily, RegistersWithOneEntry) {
-  const FamilyInfo info = family_entry<example::CorridorFamily>("compositional_corridor", "example");
+  const FamilyInfo info =
+      family_entry<example::CorridorFamily>("compositional_corridor", "example");
   const auto family = info.make(YAML::Load("{name: compositional_corridor, length: 5}"), "<test>");
   EXPECT_EQ(family->task_space().size(), 10);
   EXPECT_EQ(family->config()["length"].as<int>(), 5);

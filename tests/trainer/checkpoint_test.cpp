@@ -4,9 +4,9 @@
 #include <fstream>
 
 #include "envs/core/error.h"
+#include "envs/core/io.h"
 #include "tests/trainer/helpers.h"
 #include "trainer/checkpoint.h"
-#include "envs/core/io.h"
 
 namespace hc::trainer {
 namespace {
@@ -56,7 +56,8 @@ TEST_F(Checkpoints, RoundTripRestoresModelOptimizerAndState) {
     EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
   // Same optimizer state: the next update is identical.
   for (auto* o : {&opt, &opt_b}) {
-    for (auto& p : o == &opt ? a->parameters() : b->parameters()) p.mutable_grad() = torch::full_like(p, 0.5);
+    for (auto& p : o == &opt ? a->parameters() : b->parameters())
+      p.mutable_grad() = torch::full_like(p, 0.5);
     o->step();
   }
   for (size_t i = 0; i < a->parameters().size(); ++i)

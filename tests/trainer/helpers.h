@@ -23,7 +23,8 @@ inline SetTensors synthetic_set(int64_t tasks, int64_t rows, int64_t dim, int64_
   s.y.mask[tasks - 1][rows - 1] = 0;
   x[tasks - 1][rows - 1] = 0;
   s.y.labels = torch::randint(classes, {tasks, rows}, torch::kInt64);
-  if (kind == envs::TargetKind::kSoft) s.y.values = torch::softmax(torch::randn({tasks, rows, classes}, opt) * 3, -1);
+  if (kind == envs::TargetKind::kSoft)
+    s.y.values = torch::softmax(torch::randn({tasks, rows, classes}, opt) * 3, -1);
   if (kind == envs::TargetKind::kValues) s.y.values = torch::randn({tasks, rows, classes}, opt);
   if (s.y.values.defined()) s.y.labels = s.y.values.argmax(-1);
   s.y.finish(classes);

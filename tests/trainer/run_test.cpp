@@ -1,10 +1,10 @@
 // Training runs through the hypercomp executable: exact resume after kill -9, re-evaluation,
 // and a short hyperteacher run whose OOD loss falls.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -111,7 +111,8 @@ TEST_F(Runs, CorruptCheckpointIsRefusedOnResume) {
 }
 
 TEST_F(Runs, ShortHyperteacherRunLowersTheOodLoss) {
-  const std::string cfg = write_config(R"(family: {name: hyperteacher, support_shots: 64, query_shots: 64}
+  const std::string cfg =
+      write_config(R"(family: {name: hyperteacher, support_shots: 64, query_shots: 64}
 policy: {name: hnet_linear, hidden: 32, num_hidden: 3, templates: 8, normalize_embedding: false}
 learner: {meta_batch: 16, inner_steps: 5, inner_optimizer: sgd, inner_lr: 1.0, outer_lr: 0.003}
 train: {steps: 200, eval_every: 100, checkpoint_every: 200}
