@@ -14,13 +14,6 @@ TaskSpace make_space(const CorridorConfig& c) {
   return TaskSpace::categorical({{"target", cells}, {"finish", {"press", "wave"}}});
 }
 
-SplitSpec make_split(const CorridorConfig& c) {
-  SplitSpec s;
-  parse_support(c.support, s.support);
-  s.frac_ood = c.frac_ood;
-  return s;
-}
-
 ObservationSpec make_obs(const CorridorConfig& c) {
   ObservationSpec s;
   s.shape = {c.length};
@@ -91,9 +84,9 @@ double CorridorExpert::optimal_value(const Env& env) const {
 }
 
 CorridorFamily::CorridorFamily(const Config& c)
-    : EnvFamily("compositional_corridor", make_space(c), make_split(c), c.seed,
-                /*continuous_weights=*/false, {c.support_demos, c.query_demos}, make_obs(c),
-                make_act()),
+    : EnvFamily(
+          "compositional_corridor", make_space(c), make_split_spec(c.support, c.frac_ood), c.seed,
+          /*continuous_weights=*/false, {c.support_demos, c.query_demos}, make_obs(c), make_act()),
       config_(c) {}
 
 std::unique_ptr<Env> CorridorFamily::make_env() const {

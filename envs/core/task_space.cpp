@@ -85,6 +85,15 @@ bool parse_support(std::string_view name, Support& out) {
   return false;
 }
 
+SplitSpec make_split_spec(std::string_view support, double frac_ood, int train_hot) {
+  SplitSpec s;
+  if (!parse_support(support, s.support))
+    throw Error(fmt::format("unknown task support '{}'", support));
+  s.frac_ood = frac_ood;
+  s.train_hot = train_hot;
+  return s;
+}
+
 TaskSpace TaskSpace::categorical(std::vector<Factor> factors) {
   TaskSpace space;
   int64_t n = 1;
@@ -111,10 +120,10 @@ TaskSpace TaskSpace::categorical(std::vector<Factor> factors) {
 
 TaskSpace TaskSpace::k_hot(std::string module_name, int groups, int modules, int max_hot) {
   if (groups < 1 || modules < 1 || modules > 30 || max_hot < 1 || max_hot > modules)
-    throw ConfigError(fmt::format(
-        "invalid k-hot task space: groups={}, modules={} (expected 1..30), max_hot={} "
-        "(expected 1..modules)",
-        groups, modules, max_hot));
+    throw ConfigError(
+        fmt::format("invalid k-hot task space: groups={}, modules={} (expected 1..30), max_hot={} "
+                    "(expected 1..modules)",
+                    groups, modules, max_hot));
   TaskSpace space;
   space.module_name_ = std::move(module_name);
   space.groups_ = groups;
@@ -155,8 +164,8 @@ const Task& TaskSpace::task(int64_t id) const {
 void TaskSpace::validate(const Task& t) const {
   const Task& ref = task(t.id);
   if (t.values != ref.values)
-    throw EnvError(fmt::format("task {} has values that are not those of task {} ({})", t.id,
-                               t.id, describe(ref)));
+    throw EnvError(fmt::format("task {} has values that are not those of task {} ({})", t.id, t.id,
+                               describe(ref)));
   if (categorical()) return;
   if (t.weights.size() != ref.weights.size())
     throw EnvError(fmt::format("task {}: expected {} combination weights, got {}", t.id,
@@ -165,9 +174,9 @@ void TaskSpace::validate(const Task& t) const {
     const bool active = ref.weights[i] != 0.0f;
     const float w = t.weights[i];
     if (active ? !(w > 0.0f && w <= 1.0f) : w != 0.0f)
-      throw EnvError(fmt::format(
-          "task {}: weight {} of module {} (group {}) must be {}", t.id, w,
-          i % modules_, i / modules_, active ? "in (0, 1]" : "0 (module not in the combination)"));
+      throw EnvError(fmt::format("task {}: weight {} of module {} (group {}) must be {}", t.id, w,
+                                 i % modules_, i / modules_,
+                                 active ? "in (0, 1]" : "0 (module not in the combination)"));
   }
 }
 
@@ -245,7 +254,8 @@ int64_t TaskSpace::find(std::string_view text) const {
       const auto& names = f->values;
       auto v = std::find(names.begin(), names.end(), val);
       int64_t index;
-      if (v != names.end()) index = v - names.begin();
+      if (v != names.end())
+        index = v - names.begin();
       else if (!parse_int(val, index) || index < 0 || index >= static_cast<int64_t>(names.size()))
         return fail(fmt::format("{} must be one of {} or an index below {}", key,
                                 fmt::join(names, ", "), names.size()));
@@ -264,7 +274,8 @@ int64_t TaskSpace::find(std::string_view text) const {
   size_t pos = 0;
   while (pos < body.size()) {
     if (body[pos] == '+') ++pos;
-    if (pos >= body.size() || body[pos] != '[') return fail("expected '[' at position " + std::to_string(pos));
+    if (pos >= body.size() || body[pos] != '[')
+      return fail("expected '[' at position " + std::to_string(pos));
     const auto close = body.find(']', pos);
     if (close == std::string_view::npos) return fail("missing ']'");
     int mask = 0;
@@ -334,20 +345,24 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
         "support '{}' does not apply to this task space ({}); expected one of: {}",
         to_string(spec.support),
         categorical() ? "categorical factors" : fmt::format("{} modules", modules_),
-        categorical() ? "random, non_compositional"
-                      : "random, non_compositional, k_hot, connected, disconnected (>= 4 modules)"));
+        categorical()
+            ? "random, non_compositional"
+            : "random, non_compositional, k_hot, connected, disconnected (>= 4 modules)"));
   const int train_hot = categorical() || spec.train_hot == 0 ? max_hot_ : spec.train_hot;
   Splits out;
   std::vector<int64_t> candidates;
   for (const Task& t : tasks_) {
     const int h = hotness(t);
-    if (categorical() || h <= train_hot) candidates.push_back(t.id);
-    else out.ood_by_hotness[h].push_back(t.id);
+    if (categorical() || h <= train_hot)
+      candidates.push_back(t.id);
+    else
+      out.ood_by_hotness[h].push_back(t.id);
   }
   // non_compositional holds out the last value of the first factor, or the last module of the
   // last group.
   const auto holds_last_value = [&](const Task& t) {
-    if (categorical()) return t.values.front() == static_cast<int>(factors_.front().values.size()) - 1;
+    if (categorical())
+      return t.values.front() == static_cast<int>(factors_.front().values.size()) - 1;
     return (t.values.back() >> (modules_ - 1) & 1) != 0;
   };
   switch (spec.support) {

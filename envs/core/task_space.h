@@ -28,12 +28,12 @@ enum class Support { kRandom, kNonCompositional, kKHot, kConnected, kDisconnecte
 std::string_view to_string(Support s);
 // Parses a support name; returns false if unknown.
 bool parse_support(std::string_view name, Support& out);
-inline constexpr const char* kSupportNames[] = {"random", "non_compositional", "k_hot",
-                                                "connected", "disconnected"};
+inline constexpr const char* kSupportNames[] = {"random", "non_compositional", "k_hot", "connected",
+                                                "disconnected"};
 
 struct Task {
-  int64_t id = -1;             // index into TaskSpace::task(id)
-  std::vector<int> values;     // categorical: one value per factor; k-hot: a module bitmask per group
+  int64_t id = -1;          // index into TaskSpace::task(id)
+  std::vector<int> values;  // categorical: one value per factor; k-hot: a module bitmask per group
   std::vector<float> weights;  // k-hot: groups x modules combination weights (0 = inactive)
 };
 
@@ -43,10 +43,15 @@ struct SplitSpec {
   int train_hot = 0;       // k-hot spaces: most modules per group seen in training (0 = all)
 };
 
+// The split spec of a family config's `support` and `frac_ood` keys (and, for k-hot spaces, the
+// hotness seen in training). The support name must be one parse_support accepts.
+SplitSpec make_split_spec(std::string_view support, double frac_ood, int train_hot = 0);
+
 struct Splits {
   std::vector<int64_t> train;  // in-distribution task ids (also used, with fresh seeds, as test)
   std::vector<int64_t> ood;    // held-out combinations of the trained hotness
-  std::map<int, std::vector<int64_t>> ood_by_hotness;  // k-hot: tasks with more modules than trained
+  std::map<int, std::vector<int64_t>>
+      ood_by_hotness;  // k-hot: tasks with more modules than trained
 };
 
 class TaskSpace {

@@ -27,13 +27,6 @@ TaskSpace make_space(const GoalsConfig& c) {
   });
 }
 
-SplitSpec make_split(const GoalsConfig& c) {
-  SplitSpec s;
-  parse_support(c.support, s.support);
-  s.frac_ood = c.frac_ood;
-  return s;
-}
-
 ObservationSpec make_obs_spec(const GoalsConfig& c) {
   ObservationSpec s;
   s.shape = {c.grid_size, c.grid_size, c.num_objects + 2};
@@ -62,8 +55,8 @@ void GoalsConfig::validate(const ConfigReader& r) const {
   // Each maze must leave room for the goal, the agent and the distractors.
   const int cells = grid_size * grid_size;
   if (num_distractors + 2 > cells / 3)
-    r.fail_value("num_distractors", fmt::format("at most {} on a {}x{} grid", cells / 3 - 2,
-                                                grid_size, grid_size),
+    r.fail_value("num_distractors",
+                 fmt::format("at most {} on a {}x{} grid", cells / 3 - 2, grid_size, grid_size),
                  std::to_string(num_distractors));
 }
 
@@ -74,9 +67,10 @@ int GoalsWorld::quadrant(int cell) const {
 }
 
 GoalsFamily::GoalsFamily(const Config& c)
-    : EnvFamily("compositional_goals", make_space(c), make_split(c), c.seed,
-                /*continuous_weights=*/false, {c.support_demos, c.query_demos},
-                make_obs_spec(c), make_act_spec(c)),
+    : EnvFamily("compositional_goals", make_space(c), make_split_spec(c.support, c.frac_ood),
+                c.seed,
+                /*continuous_weights=*/false, {c.support_demos, c.query_demos}, make_obs_spec(c),
+                make_act_spec(c)),
       config_(c) {
   auto world = std::make_shared<GoalsWorld>();
   world->config = c;
@@ -91,8 +85,8 @@ GoalsFamily::GoalsFamily(const Config& c)
             "compositional_goals: no {}x{} maze with a start cell at distance >= {} from a goal "
             "in every quadrant (maze {})",
             size, size, size, i));
-      Maze maze = Maze::random(size, derive_seed(c.seed, {static_cast<uint64_t>(i),
-                                                         static_cast<uint64_t>(attempt)}));
+      Maze maze = Maze::random(
+          size, derive_seed(c.seed, {static_cast<uint64_t>(i), static_cast<uint64_t>(attempt)}));
       std::array<std::vector<int>, 4> goals;
       std::vector<std::vector<int>> starts(maze.cells());
       for (int g : maze.free_cells()) {
@@ -239,9 +233,8 @@ int GoalsExpert::act(const Env& env, std::span<float> values) const {
     for (int a = 0; a < 4; ++a)
       values[a] = static_cast<float>(std::pow(discount_, 1 + m.distance(m.next(agent, a), goal)));
     for (size_t a = 4; a < values.size(); ++a)
-      values[a] = static_cast<float>(static_cast<int>(a) - 4 == e.interaction() && d == 0
-                                         ? 1.0
-                                         : std::pow(discount_, 1 + d));
+      values[a] = static_cast<float>(
+          static_cast<int>(a) - 4 == e.interaction() && d == 0 ? 1.0 : std::pow(discount_, 1 + d));
   }
   if (d == 0) return 4 + e.interaction();
   for (int a = 0; a < 4; ++a)

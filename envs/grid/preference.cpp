@@ -18,14 +18,6 @@ TaskSpace make_space(const PreferenceConfig& c) {
                           /*max_hot=*/c.num_preferences);
 }
 
-SplitSpec make_split(const PreferenceConfig& c) {
-  SplitSpec s;
-  parse_support(c.support, s.support);
-  s.frac_ood = c.frac_ood;
-  s.train_hot = c.num_hot;
-  return s;
-}
-
 ObservationSpec make_obs_spec(const PreferenceConfig& c) {
   ObservationSpec s;
   const int size = static_cast<int>(c.layout.size());
@@ -51,8 +43,7 @@ constexpr Color kPalette[] = {{230, 80, 70},  {70, 150, 230}, {90, 190, 90},  {2
 
 void PreferenceConfig::validate(const ConfigReader& r) const {
   const size_t n = layout.size();
-  if (n < 3 || n > 15)
-    r.fail_value("layout", "between 3 and 15 rows", std::to_string(n) + " rows");
+  if (n < 3 || n > 15) r.fail_value("layout", "between 3 and 15 rows", std::to_string(n) + " rows");
   int free = 0;
   for (size_t i = 0; i < n; ++i) {
     if (layout[i].size() != n)
@@ -74,9 +65,9 @@ void PreferenceConfig::validate(const ConfigReader& r) const {
 }
 
 PreferenceFamily::PreferenceFamily(const Config& c)
-    : EnvFamily("compositional_preference", make_space(c), make_split(c), c.seed,
-                c.continuous, {c.support_demos, c.query_demos}, make_obs_spec(c),
-                make_act_spec(c)),
+    : EnvFamily("compositional_preference", make_space(c),
+                make_split_spec(c.support, c.frac_ood, c.num_hot), c.seed, c.continuous,
+                {c.support_demos, c.query_demos}, make_obs_spec(c), make_act_spec(c)),
       config_(c) {
   auto world = std::make_shared<PreferenceWorld>();
   world->config = c;
@@ -225,7 +216,8 @@ Scene PreferenceEnv::scene() const {
   for (size_t i = 0; i < object_cells_.size(); ++i)
     if (remaining_ >> i & 1)
       s.circle(object_cells_[i] % n + 0.5f, object_cells_[i] / n + 0.5f, 0.35f,
-               kPalette[object_features_[i] % 8], static_cast<char>('0' + object_features_[i] % 10));
+               kPalette[object_features_[i] % 8],
+               static_cast<char>('0' + object_features_[i] % 10));
   s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.25f, {250, 250, 250}, '@');
   std::string rewards;
   for (size_t i = 0; i < object_cells_.size(); ++i)

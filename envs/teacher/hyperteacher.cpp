@@ -12,14 +12,6 @@ TaskSpace make_space(const HyperteacherConfig& c) {
   return TaskSpace::k_hot("module", c.num_hidden - 1, c.num_modules, c.max_hot);
 }
 
-SplitSpec make_split(const HyperteacherConfig& c) {
-  SplitSpec s;
-  parse_support(c.support, s.support);
-  s.frac_ood = c.frac_ood;
-  s.train_hot = c.num_hot;
-  return s;
-}
-
 // out[rows x n] = x[rows x k] * w[k x n] * scale, then ReLU if `relu`.
 void dense(const float* x, const float* w, int rows, int k, int n, float scale, bool relu,
            float* out) {
@@ -49,7 +41,9 @@ void HyperteacherConfig::validate(const ConfigReader& r) const {
 }
 
 HyperteacherFamily::HyperteacherFamily(const Config& c)
-    : TaskFamily("hyperteacher", make_space(c), make_split(c), c.seed, c.continuous), config_(c) {
+    : TaskFamily("hyperteacher", make_space(c), make_split_spec(c.support, c.frac_ood, c.num_hot),
+                 c.seed, c.continuous),
+      config_(c) {
   Rng rng(derive_seed(c.seed, {0x7eac}));
   const auto normal = [&](std::vector<float>& w, size_t n) {
     w.resize(n);
