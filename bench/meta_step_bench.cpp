@@ -57,6 +57,8 @@ std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& mo
   if (std::getenv("HC_FIRST_ORDER")) root["learner"]["first_order"] = true;
   root["train"]["threads"] = threads;
   root["train"]["parallel"] = parallel;
+  // One shard per thread, as the peer's single process uses its threads.
+  root["train"]["shards"] = parallel == "shards" ? threads : 1;
   auto s = std::make_unique<Setup>();
   s->config = parse_run_config(root, "<benchmark>");
   const envs::TaskFamily& family = *s->config.family;
@@ -67,7 +69,7 @@ std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& mo
   std::vector<int64_t> ids;
   std::vector<uint64_t> seeds;
   training_tasks(family, 7, 0, 128, ids, seeds);
-  s->shards = make_batches(family, ids, seeds, parallel == "shards" ? threads : 1);
+  s->shards = make_batches(family, ids, seeds, s->config.train.shards);
   return s;
 }
 

@@ -21,7 +21,7 @@ struct CheckpointState {
   int64_t metrics_lines = 0;  // lines of metrics.jsonl
   int64_t train_csv_lines = 0;
   int64_t eval_csv_lines = 0;
-  int64_t threads = 0;   // shards of the run (results are bitwise identical for a count)
+  int64_t threads = 0;   // shards of the run (informational: train.shards is in `config`)
   double wall_time = 0;  // seconds spent so far
   std::string config;    // the run's resolved config (YAML), to refuse a mismatched resume
 };

@@ -57,6 +57,7 @@ struct TrainConfig {
   uint64_t seed = 2023;
   int64_t eval_every = 1000;
   int64_t checkpoint_every = 1000;
+  int shards = 2;
   int threads = 0;
   std::string parallel = "shards";
 
@@ -68,10 +69,14 @@ struct TrainConfig {
       in_range<int64_t>(1, 1'000'000'000));
     v("checkpoint_every", checkpoint_every, "checkpoint every this many steps (and at the end)",
       in_range<int64_t>(1, 1'000'000'000));
+    v("shards", shards,
+      "fixed groups the meta-batch is split into; the result does not depend on the thread "
+      "count (use a multiple of the thread count)",
+      in_range(1, 4096));
     v("threads", threads, "worker threads (0: one per core)", in_range(0, 1024));
     v("parallel", parallel,
-      "shards: split the meta-batch over threads, one torch thread each; intra_op: one shard, "
-      "torch's own threads",
+      "shards: shards run at once on the threads, one torch thread each; intra_op: shards run "
+      "one after another on torch's own threads",
       one_of({"shards", "intra_op"}));
   }
 };

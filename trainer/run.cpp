@@ -112,7 +112,7 @@ struct Session {
     learner = std::make_unique<Learner>(policy, config.learner, config.threads(),
                                         config.train.parallel == "shards");
   }
-  int shards() const { return config.train.parallel == "shards" ? config.threads() : 1; }
+  int shards() const { return config.train.shards; }
   std::string path(const char* name) const { return (fs::path(dir) / name).string(); }
 };
 
@@ -172,9 +172,6 @@ RunResult train(const TrainOptions& o) {
       if (state.config != config_text)
         throw Error(fmt::format("checkpoint '{}' was written by another configuration than '{}'",
                                 s.path(kCheckpoint), s.path(kConfig)));
-      if (state.threads != s.shards())
-        log->info("note: resuming with {} shards instead of {}; results match to rounding only",
-                  s.shards(), state.threads);
       s.learner->set_skipped_steps(state.skipped);
     }
     metrics.restore(state.metrics_lines, state.train_csv_lines, state.eval_csv_lines);

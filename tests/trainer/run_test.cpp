@@ -100,6 +100,17 @@ TEST_F(Runs, KilledAndResumedRunEndsExactlyLikeAnUninterruptedOne) {
   EXPECT_EQ(nlohmann::json::parse(read_file(path("a/eval-best.json")))["step"], sa["best_step"]);
 }
 
+// The thread count only decides who computes each of the fixed shards: the files are the same.
+TEST_F(Runs, ThreadCountDoesNotChangeTheRun) {
+  const std::string cfg = write_config(kTiny);
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("one"), "-q", "train.steps=12"}), 0);
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("two"), "-q", "train.steps=12", "train.threads=2"}),
+            0);
+  for (const char* f : {"metrics.jsonl", "eval.csv", "train.csv"})
+    EXPECT_EQ(read_file(path(std::string("one/") + f)), read_file(path(std::string("two/") + f)))
+        << f;
+}
+
 TEST_F(Runs, CorruptCheckpointIsRefusedOnResume) {
   const std::string cfg = write_config(kTiny);
   ASSERT_EQ(run({"train", cfg, "--run-dir", path("a"), "-q", "train.steps=4"}), 0);
