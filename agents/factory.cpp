@@ -2,7 +2,7 @@
 
 #include "agents/hnet.h"
 #include "agents/mlp.h"
-#include "envs/core/error.h"
+#include "base/error.h"
 
 namespace hc::agents {
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "agents/policy.h"
-#include "envs/core/config.h"
+#include "base/config.h"
 
 namespace hc::agents {
 

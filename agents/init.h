@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "envs/core/rng.h"
+#include "base/rng.h"
 
 namespace hc::agents {
 

@@ -2,7 +2,7 @@
 
 namespace hc::agents {
 
-using envs::TargetKind;
+using tasks::TargetKind;
 
 void Targets::finish(int64_t classes) {
   const torch::Tensor count = mask.sum(1, /*keepdim=*/true).clamp_min(1.0);

@@ -4,12 +4,12 @@
 
 #include <torch/torch.h>
 
-#include "envs/core/task_family.h"
+#include "tasks/dataset.h"
 
 namespace hc::agents {
 
 struct Targets {
-  envs::TargetKind kind = envs::TargetKind::kLabels;
+  tasks::TargetKind kind = tasks::TargetKind::kLabels;
   torch::Tensor labels;  // [T, N] int64: expert action, argmax of soft targets, greedy action
   torch::Tensor values;  // [T, N, C] float32: soft targets or action values (undefined for labels)
   torch::Tensor mask;    // [T, N] float32: 1 for rows that count

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "agents/policy.h"
-#include "envs/core/rng.h"
+#include "base/rng.h"
 
 namespace hc::agents {
 

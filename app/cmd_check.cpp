@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
-#include "envs/core/check.h"
+#include "families/check.h"
 
 namespace hc::app {
 
@@ -12,7 +12,7 @@ Command add_check(CLI::App& app) {
                "optimality, splits, datasets) on a family");
   struct Options {
     std::string family, config;
-    envs::CheckOptions check;
+    tasks::CheckOptions check;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("family", o->family, "Registered family name")->required();
@@ -22,7 +22,7 @@ Command add_check(CLI::App& app) {
   cmd->add_option("--seed", o->check.seed, "Seed of the sampling")->capture_default_str();
   return [o]() {
     const auto family = family_from(o->family, o->config);
-    const envs::CheckReport r = envs::check_family(*family, o->check);
+    const tasks::CheckReport r = families::check_family(*family, o->check);
     fmt::print("{}: {}\n", family->name(), r.summary());
     return r.ok() ? 0 : 1;
   };

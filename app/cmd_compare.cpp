@@ -28,7 +28,7 @@
 #include <thread>
 
 #include "app/commands.h"
-#include "envs/core/io.h"
+#include "base/io.h"
 #include "trainer/progress.h"
 #include "trainer/run.h"
 #ifdef HYPERCOMP_HAVE_RENDER
@@ -249,9 +249,9 @@ Command add_compare(CLI::App& app) {
         RunResult r;
         r.spec = spec;
         r.policy = cfg.policy.name + (cfg.learner.name == "imitation" ? " (imitation)" : "");
-        r.support = cfg.family->split_spec().support == envs::Support::kRandom
+        r.support = cfg.family->split_spec().support == tasks::Support::kRandom
                         ? "random"
-                        : std::string(envs::to_string(cfg.family->split_spec().support));
+                        : std::string(tasks::to_string(cfg.family->split_spec().support));
         r.label = spec.label.empty() ? cfg.policy.name : spec.label;
         for (int i = 2; labels.count(r.label); ++i) r.label = fmt::format("{}-{}", r.label, i);
         labels.insert(r.label);

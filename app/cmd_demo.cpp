@@ -2,13 +2,14 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
-#include "envs/core/error.h"
-#include "envs/core/registry.h"
+#include "base/error.h"
+#include "envs/core/env_family.h"
+#include "families/registry.h"
 
 namespace hc::app {
 
-std::shared_ptr<envs::TaskFamily> family_from(const std::string& name, const std::string& config) {
-  if (config.empty()) return envs::make_family(name);
+std::shared_ptr<tasks::TaskFamily> family_from(const std::string& name, const std::string& config) {
+  if (config.empty()) return families::make_family(name);
   YAML::Node root = load_yaml_file(config);
   YAML::Node section = root && root.IsMap() && root["family"] ? root["family"] : root;
   if (!section || !section.IsMap())
@@ -22,7 +23,7 @@ std::shared_ptr<envs::TaskFamily> family_from(const std::string& name, const std
                                   section["name"].Mark().line + 1,
                                   section["name"].as<std::string>(), name));
   }
-  return envs::make_family(section, config);
+  return families::make_family(section, config);
 }
 
 Command add_demo(CLI::App& app) {
@@ -45,12 +46,9 @@ Command add_demo(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print the episode as one JSON object");
   return [o]() {
     const auto family = family_from(o->family, o->config);
-    auto env = family->make_env();
-    auto expert = family->make_expert();
-    if (!env)
-      throw Error(fmt::format("family '{}' has no environment to show (its tasks are supervised "
-                              "datasets)",
-                              family->name()));
+    const envs::EnvFamily& env_family = envs::require_env_family(*family, "demo");
+    auto env = env_family.make_env();
+    auto expert = env_family.make_expert();
     const auto& space = family->task_space();
     int64_t id;
     if (!o->task.empty()) {
@@ -62,11 +60,11 @@ Command add_demo(CLI::App& app) {
       Rng rng(derive_seed(o->seed, {0xde70}));
       id = ids[rng.uniform_int(ids.size())];
     }
-    const envs::Task task = family->instance(space.task(id), o->seed);
+    const tasks::Task task = family->instance(space.task(id), o->seed);
     const auto& names = env->action_spec().names;
     env->reset(o->seed, task);
     const int side = static_cast<int>(env->scene().width);
-    const bool values = family->target_kind() == envs::TargetKind::kValues;
+    const bool values = family->target_kind() == tasks::TargetKind::kValues;
     std::vector<float> q(values ? env->action_spec().n : 0);
 
     nlohmann::json steps = nlohmann::json::array();
@@ -74,7 +72,7 @@ Command add_demo(CLI::App& app) {
     if (!o->json) {
       fmt::print("{} task {}: {}\n", family->name(), id, space.describe(task));
       fmt::print("expert optimal return {:.4f} (discount {})\n\n", expert->optimal_value(*env),
-                 family->discount());
+                 env_family.discount());
       fmt::print("step 0: start\n{}\n", envs::to_ascii(env->scene(), side, side));
     }
     double ret = 0.0, discount = 1.0;
@@ -83,7 +81,7 @@ Command add_demo(CLI::App& app) {
       const int a = expert->act(*env, q);
       const auto r = env->step(a);
       ret += discount * r.reward;
-      discount *= family->discount();
+      discount *= env_family.discount();
       if (o->json) {
         nlohmann::json s = {{"observation", obs},
                             {"action", a},
@@ -117,7 +115,7 @@ Command add_demo(CLI::App& app) {
           {"steps", steps},
           {"final_observation", obs},
           {"return", ret},
-          {"discount", family->discount()}};
+          {"discount", env_family.discount()}};
       fmt::print("{}\n", out.dump());
     } else {
       fmt::print("episode: {} steps, discounted return {:.4f}\n", env->elapsed(), ret);

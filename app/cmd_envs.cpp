@@ -2,13 +2,14 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
-#include "envs/core/config.h"
-#include "envs/core/registry.h"
+#include "base/config.h"
+#include "envs/core/env_family.h"
+#include "families/registry.h"
 
 namespace hc::app {
 namespace {
 
-std::string factors_line(const envs::TaskSpace& space) {
+std::string factors_line(const tasks::TaskSpace& space) {
   if (space.categorical()) {
     std::string s;
     for (const auto& f : space.factors())
@@ -38,8 +39,8 @@ Command add_envs(CLI::App& app) {
   cmd->add_flag("--yaml", *yaml,
                 "Print the default 'family' section of each family as a commented YAML file");
   return [=]() {
-    if (!name->empty()) envs::find_family(*name);  // unknown names are an error
-    for (const auto& info : envs::registry()) {
+    if (!name->empty()) families::find_family(*name);  // unknown names are an error
+    for (const auto& info : families::registry()) {
       if (!name->empty() && info.name != *name) continue;
       if (*yaml) {
         fmt::print("# {}: {}\n# Registered defaults; `hypercomp envs {} -v` documents every key.\n",
@@ -57,8 +58,9 @@ Command add_envs(CLI::App& app) {
       fmt::print("{}: {}\n", info.name, info.summary);
       fmt::print("  tasks        {} = {} tasks\n", factors_line(space), space.size());
       fmt::print("  data         input {}, output {} ({})", family->input_dim(),
-                 family->output_dim(), envs::to_string(family->target_kind()));
-      if (auto env = family->make_env()) {
+                 family->output_dim(), tasks::to_string(family->target_kind()));
+      if (const auto* env_family = envs::as_env_family(*family)) {
+        const auto env = env_family->make_env();
         const auto& obs = env->observation_spec();
         const auto& act = env->action_spec();
         fmt::print("; observation {}{}, actions: {}", shape(obs.shape),
@@ -69,18 +71,18 @@ Command add_envs(CLI::App& app) {
       for (const auto& [h, ids] : splits.ood_by_hotness)
         ood_hot += fmt::format("{}{}-hot {}", ood_hot.empty() ? "" : ", ", h, ids.size());
       const auto& spec = family->split_spec();
-      fmt::print("  split        support {}{}: {} train, {} OOD{}\n", envs::to_string(spec.support),
-                 spec.support == envs::Support::kRandom
+      fmt::print("  split        support {}{}: {} train, {} OOD{}\n", tasks::to_string(spec.support),
+                 spec.support == tasks::Support::kRandom
                      ? fmt::format(" (frac_ood {})", spec.frac_ood)
                      : "",
                  splits.train.size(), splits.ood.size(),
                  ood_hot.empty() ? "" : "; OOD by hotness: " + ood_hot);
       std::string other;
-      for (const char* s : envs::kSupportNames) {
-        envs::Support sup;
-        envs::parse_support(s, sup);
+      for (const char* s : tasks::kSupportNames) {
+        tasks::Support sup;
+        tasks::parse_support(s, sup);
         if (sup == spec.support || !space.supports(sup)) continue;
-        envs::SplitSpec alt = spec;
+        tasks::SplitSpec alt = spec;
         alt.support = sup;
         try {
           const auto sp = space.split(alt, family->seed());

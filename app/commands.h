@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "envs/core/task_family.h"
+#include "tasks/task_family.h"
 
 namespace hc::app {
 
@@ -22,6 +22,6 @@ Command add_eval(CLI::App& app);
 Command add_compare(CLI::App& app);
 
 // The family of a config file's `family` section, or the registered defaults of `name`.
-std::shared_ptr<envs::TaskFamily> family_from(const std::string& name, const std::string& config);
+std::shared_ptr<tasks::TaskFamily> family_from(const std::string& name, const std::string& config);
 
 }  // namespace hc::app

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "app/commands.h"
-#include "envs/core/error.h"
+#include "base/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{

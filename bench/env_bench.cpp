@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-#include "envs/core/registry.h"
+#include "families/registry.h"
 #include "envs/core/vector_env.h"
 
 namespace {
@@ -17,16 +17,16 @@ namespace {
 using namespace hc;
 using namespace hc::envs;
 
-const TaskFamily& goals() {
-  static const auto family = make_family("compositional_goals");
-  return *family;
+const EnvFamily& goals() {
+  static const auto family = hc::families::make_family("compositional_goals");
+  return require_env_family(*family, "the benchmark");
 }
 
 // Args: batch size B, threads.
 void BM_GoalsStep(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism, state.range(1));
-  const TaskFamily& family = goals();
+  const EnvFamily& family = goals();
   VectorEnv vec(family, batch, /*seed=*/1, /*grain=*/256);
   std::vector<Task> tasks;
   const auto& ids = family.splits().train;
@@ -71,7 +71,7 @@ BENCHMARK(BM_ObservationMemcpy)->Arg(1)->Arg(16)->Arg(128)->Arg(1024)->ArgName("
 
 // Expert demonstrations: support + query sets of random training tasks (one thread).
 void BM_GoalsDemonstrations(benchmark::State& state) {
-  const TaskFamily& family = goals();
+  const EnvFamily& family = goals();
   const auto& ids = family.splits().train;
   uint64_t seed = 0;
   int64_t demos = 0, rows = 0;

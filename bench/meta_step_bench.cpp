@@ -61,7 +61,7 @@ std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& mo
   root["train"]["shards"] = parallel == "shards" ? threads : 1;
   auto s = std::make_unique<Setup>();
   s->config = parse_run_config(root, "<benchmark>");
-  const envs::TaskFamily& family = *s->config.family;
+  const tasks::TaskFamily& family = *s->config.family;
   s->policy =
       agents::make_policy(s->config.policy, {family.input_dim(), family.output_dim(), 0}, 1);
   s->learner =

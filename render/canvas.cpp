@@ -8,8 +8,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "envs/core/error.h"
-#include "envs/core/io.h"
+#include "base/error.h"
+#include "base/io.h"
 
 namespace hc::render {
 namespace {

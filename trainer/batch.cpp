@@ -7,11 +7,11 @@
 
 namespace hc::trainer {
 
-using envs::TargetKind;
+using tasks::TargetKind;
 
-std::vector<envs::TaskData> generate(const envs::TaskFamily& family, std::span<const int64_t> ids,
+std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                      std::span<const uint64_t> seeds) {
-  std::vector<envs::TaskData> out(ids.size());
+  std::vector<tasks::TaskData> out(ids.size());
   tbb::parallel_for(size_t{0}, ids.size(), [&](size_t i) {
     out[i] = family.make_task_data(family.task_space().task(ids[i]), seeds[i]);
   });
@@ -21,9 +21,9 @@ std::vector<envs::TaskData> generate(const envs::TaskFamily& family, std::span<c
 namespace {
 
 // One set (support or query) of every task, padded to the longest.
-SetTensors pack_set(const envs::TaskFamily& family, std::span<const envs::TaskData> data,
+SetTensors pack_set(const tasks::TaskFamily& family, std::span<const tasks::TaskData> data,
                     bool query, bool sparse) {
-  const auto set = [&](size_t t) -> const envs::Dataset& {
+  const auto set = [&](size_t t) -> const tasks::Dataset& {
     return query ? data[t].query : data[t].support;
   };
   const int64_t tasks = static_cast<int64_t>(data.size());
@@ -59,7 +59,7 @@ SetTensors pack_set(const envs::TaskFamily& family, std::span<const envs::TaskDa
     x.offsets = torch::empty({tasks * n}, torch::kInt64);
   }
   tbb::parallel_for(int64_t{0}, tasks, [&](int64_t t) {
-    const envs::Dataset& ds = set(t);
+    const tasks::Dataset& ds = set(t);
     const int64_t rows = ds.rows;
     int64_t* labels = s.y.labels.data_ptr<int64_t>() + t * n;
     float* mask = s.y.mask.data_ptr<float>() + t * n;
@@ -107,7 +107,7 @@ SetTensors pack_set(const envs::TaskFamily& family, std::span<const envs::TaskDa
 
 }  // namespace
 
-Batch pack(const envs::TaskFamily& family, std::span<const envs::TaskData> data,
+Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> data,
            std::span<const int64_t> ids, std::span<const uint64_t> seeds, bool sparse) {
   Batch b;
   b.tasks = static_cast<int64_t>(data.size());
@@ -124,9 +124,9 @@ Batch pack(const envs::TaskFamily& family, std::span<const envs::TaskData> data,
   return b;
 }
 
-std::vector<Batch> make_batches(const envs::TaskFamily& family, std::span<const int64_t> ids,
+std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards) {
-  const std::vector<envs::TaskData> data = generate(family, ids, seeds);
+  const std::vector<tasks::TaskData> data = generate(family, ids, seeds);
   const bool sparse = family.binary_inputs();
   const auto n = static_cast<int64_t>(ids.size());
   shards = static_cast<int>(std::clamp<int64_t>(shards, 1, n));
@@ -139,7 +139,7 @@ std::vector<Batch> make_batches(const envs::TaskFamily& family, std::span<const 
   return out;
 }
 
-void training_tasks(const envs::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,
+void training_tasks(const tasks::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,
                     std::vector<int64_t>& ids, std::vector<uint64_t>& seeds) {
   const auto& train = family.splits().train;
   Rng rng(derive_seed(seed, {0x7a1a, static_cast<uint64_t>(step)}));

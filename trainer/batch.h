@@ -11,7 +11,7 @@
 
 #include "agents/inputs.h"
 #include "agents/loss.h"
-#include "envs/core/task_family.h"
+#include "tasks/task_family.h"
 
 namespace hc::trainer {
 
@@ -27,26 +27,26 @@ struct Batch {
   std::vector<int64_t> task_ids;
   std::vector<uint64_t> seeds;
   torch::Tensor latents;              // [T, latent_dim]
-  std::vector<envs::Task> instances;  // tasks with their drawn weights
+  std::vector<tasks::Task> instances;  // tasks with their drawn weights
   SetTensors support, query;
 };
 
 // Generates the data of each (task, seed) in parallel. Deterministic whatever the thread count.
-std::vector<envs::TaskData> generate(const envs::TaskFamily& family, std::span<const int64_t> ids,
+std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                      std::span<const uint64_t> seeds);
 
 // Packs task data into tensors; `sparse` keeps one-hot inputs as active-feature lists.
-Batch pack(const envs::TaskFamily& family, std::span<const envs::TaskData> data,
+Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> data,
            std::span<const int64_t> ids, std::span<const uint64_t> seeds, bool sparse);
 
 // generate + pack, split into `shards` consecutive, near-equal groups of tasks.
-std::vector<Batch> make_batches(const envs::TaskFamily& family, std::span<const int64_t> ids,
+std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards);
 
 // The tasks and data seeds of training step `step`: meta_batch tasks drawn uniformly with
 // replacement from the training split, from a stream that depends only on (seed, step), so a
 // resumed run sees exactly the data an uninterrupted one would.
-void training_tasks(const envs::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,
+void training_tasks(const tasks::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,
                     std::vector<int64_t>& ids, std::vector<uint64_t>& seeds);
 
 }  // namespace hc::trainer

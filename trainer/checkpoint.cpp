@@ -5,8 +5,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "envs/core/error.h"
-#include "envs/core/io.h"
+#include "base/error.h"
+#include "base/io.h"
 
 namespace hc::trainer {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "envs/core/registry.h"
+#include "families/registry.h"
 
 namespace hc::trainer {
 
@@ -18,7 +18,7 @@ RunConfig parse_run_config(const YAML::Node& root, const std::string& file) {
   top.allow("family");
   if (!family)
     throw ConfigError(fmt::format("{}: missing section 'family' (with at least 'name')", file));
-  c.family = envs::make_family(family, file);
+  c.family = families::make_family(family, file);
   c.family_section = c.family->config();
   top("policy", c.policy, "the policy");
   top("learner", c.learner, "the learner");

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "agents/factory.h"
-#include "envs/core/config.h"
-#include "envs/core/task_family.h"
+#include "base/config.h"
+#include "tasks/task_family.h"
 
 namespace hc::trainer {
 
@@ -104,7 +104,7 @@ struct EvalConfig {
 struct RunConfig {
   std::string file;           // where it was read from, for messages
   YAML::Node family_section;  // the resolved `family` section
-  std::shared_ptr<envs::TaskFamily> family;
+  std::shared_ptr<tasks::TaskFamily> family;
   agents::PolicyConfig policy;
   LearnerConfig learner;
   TrainConfig train;

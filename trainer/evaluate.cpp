@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "envs/core/env.h"
+#include "envs/core/env_family.h"
 
 namespace hc::trainer {
 namespace {
@@ -29,7 +29,7 @@ struct SetStats {
     acc += acc_t.sum().item<double>();
     before += a.support_before.sum().item<double>();
     after += a.support_after.sum().item<double>();
-    if (q.y.kind == envs::TargetKind::kValues) {
+    if (q.y.kind == tasks::TargetKind::kValues) {
       const torch::Tensor m = mask.unsqueeze(-1);
       sse += ((out - q.y.values).square() * m).sum().item<double>();
       sum += (q.y.values * m).sum().item<double>();
@@ -85,7 +85,7 @@ struct ClosedLoopStats {
 
 // Acts greedily with the adapted policy in fresh episodes of the first `limit` tasks of `b`,
 // beside the expert on the same episodes.
-void closed_loop(const envs::TaskFamily& family, agents::PolicyImpl& policy, const Batch& b,
+void closed_loop(const envs::EnvFamily& family, agents::PolicyImpl& policy, const Batch& b,
                  const agents::Fast& fast, int64_t limit, ClosedLoopStats& stats) {
   const int64_t tasks = std::min(b.tasks, limit);
   if (tasks <= 0) return;
@@ -159,9 +159,9 @@ double metric(const Metrics& m, const std::string& name) {
   return std::numeric_limits<double>::quiet_NaN();
 }
 
-std::vector<EvalSet> make_eval_sets(const envs::TaskFamily& family, const EvalConfig& config,
+std::vector<EvalSet> make_eval_sets(const tasks::TaskFamily& family, const EvalConfig& config,
                                     uint64_t seed) {
-  const envs::Splits& s = family.splits();
+  const tasks::Splits& s = family.splits();
   std::vector<EvalSet> sets;
   const auto add = [&](const std::string& name, const std::vector<int64_t>& from, uint64_t id) {
     if (from.empty()) return;
@@ -210,7 +210,7 @@ std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_
   return r2;
 }
 
-Evaluator::Evaluator(const envs::TaskFamily& family, const EvalConfig& config, uint64_t seed,
+Evaluator::Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, uint64_t seed,
                      int chunk, int shards)
     : family_(family), config_(config), sets_(make_eval_sets(family, config, seed)) {
   for (const EvalSet& set : sets_) {
@@ -229,7 +229,7 @@ Evaluator::Evaluator(const envs::TaskFamily& family, const EvalConfig& config, u
 Metrics Evaluator::run(Learner& learner) {
   Metrics m;
   agents::PolicyImpl& policy = *learner.policy();
-  const bool envs = family_.make_env() != nullptr;
+  const envs::EnvFamily* env_family = envs::as_env_family(family_);
   const int64_t id_limit = config_.identification ? config_.identification_tasks : 0;
   std::vector<torch::Tensor> id_x, id_y, ood_x, ood_y;
   std::string ood_for_id;
@@ -240,7 +240,7 @@ Metrics Evaluator::run(Learner& learner) {
   for (const Prepared& p : prepared_) {
     SetStats stats;
     ClosedLoopStats closed;
-    const bool closed_set = envs && config_.closed_loop && (p.set.name == "test" || p.set.name == "ood");
+    const bool closed_set = env_family && config_.closed_loop && (p.set.name == "test" || p.set.name == "ood");
     int64_t seen = 0;
     for (const std::vector<Batch>& shards : p.chunks) {
       std::vector<Adapted> adapted(shards.size());
@@ -259,7 +259,7 @@ Metrics Evaluator::run(Learner& learner) {
         const int64_t before = seen;
         seen += shards[i].tasks;
         if (closed_set)
-          closed_loop(family_, policy, shards[i], adapted[i].fast,
+          closed_loop(*env_family, policy, shards[i], adapted[i].fast,
                       config_.closed_loop_tasks - before, closed);
         const bool for_fit = p.set.name == "test", for_score = p.set.name == ood_for_id;
         if ((for_fit || for_score) && before < id_limit) {

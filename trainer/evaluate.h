@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "envs/core/task_family.h"
+#include "tasks/task_family.h"
 #include "trainer/batch.h"
 #include "trainer/config.h"
 #include "trainer/meta_learner.h"
@@ -25,7 +25,7 @@ struct EvalSet {
 };
 
 // The evaluation sets of a run: fixed by the seed, the same at every evaluation.
-std::vector<EvalSet> make_eval_sets(const envs::TaskFamily& family, const EvalConfig& config,
+std::vector<EvalSet> make_eval_sets(const tasks::TaskFamily& family, const EvalConfig& config,
                                     uint64_t seed);
 
 // Ridge regression (l2 penalty `l2`, unpenalised intercept) from features to targets, fitted on
@@ -37,7 +37,7 @@ std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_
 
 class Evaluator {
  public:
-  Evaluator(const envs::TaskFamily& family, const EvalConfig& config, uint64_t seed, int chunk,
+  Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, uint64_t seed, int chunk,
             int shards);
   Metrics run(Learner& learner);
   const std::vector<EvalSet>& sets() const { return sets_; }
@@ -47,7 +47,7 @@ class Evaluator {
     EvalSet set;
     std::vector<std::vector<Batch>> chunks;  // chunks of at most `chunk` tasks, in shards
   };
-  const envs::TaskFamily& family_;
+  const tasks::TaskFamily& family_;
   EvalConfig config_;
   std::vector<EvalSet> sets_;
   std::vector<Prepared> prepared_;

@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "envs/core/error.h"
-#include "envs/core/io.h"
+#include "base/error.h"
+#include "base/io.h"
 #include "trainer/checkpoint.h"
 #include "trainer/progress.h"
 
@@ -105,7 +105,7 @@ struct Session {
   std::unique_ptr<Learner> learner;
 
   Session(RunConfig c, std::string d) : config(std::move(c)), dir(std::move(d)) {
-    const envs::TaskFamily& family = *config.family;
+    const tasks::TaskFamily& family = *config.family;
     agents::PolicyDims dims{family.input_dim(), family.output_dim(), 0};
     if (config.learner.name == "imitation") dims.latent = family.task_space().latent_dim();
     policy = agents::make_policy(config.policy, dims, derive_seed(config.train.seed, {0x1417}));
@@ -144,7 +144,7 @@ RunResult train(const TrainOptions& o) {
   const std::string config_text = to_yaml(config.to_yaml());
   Session s(config, dir);
   const TrainConfig& tc = config.train;
-  const envs::TaskFamily& family = *config.family;
+  const tasks::TaskFamily& family = *config.family;
 
   auto log = std::make_shared<spdlog::logger>(
       "train", std::make_shared<spdlog::sinks::basic_file_sink_mt>(s.path("train.log")));

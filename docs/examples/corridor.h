@@ -11,8 +11,8 @@
 // Splits        random or non_compositional.
 #pragma once
 
-#include "envs/core/config.h"
-#include "envs/core/task_family.h"
+#include "base/config.h"
+#include "envs/core/env_family.h"
 
 namespace hc::envs::example {
 

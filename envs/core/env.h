@@ -8,12 +8,16 @@
 #include <span>
 #include <vector>
 
-#include "envs/core/rng.h"
+#include "base/rng.h"
 #include "envs/core/scene.h"
 #include "envs/core/spec.h"
-#include "envs/core/task_space.h"
+#include "tasks/task_space.h"
 
 namespace hc::envs {
+
+// Environments play the tasks of a family's task space.
+using tasks::Task;
+using tasks::TaskSpace;
 
 [[noreturn]] void throw_wrong_env(const char* who);
 

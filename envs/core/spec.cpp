@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 
 namespace hc::envs {
 

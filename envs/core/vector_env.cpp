@@ -4,11 +4,11 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 
 namespace hc::envs {
 
-VectorEnv::VectorEnv(const TaskFamily& family, int num_envs, uint64_t seed, int grain)
+VectorEnv::VectorEnv(const EnvFamily& family, int num_envs, uint64_t seed, int grain)
     : seed_(seed), grain_(std::max(1, grain)) {
   if (num_envs < 1) throw EnvError(fmt::format("VectorEnv: num_envs = {}, expected >= 1", num_envs));
   envs_.reserve(num_envs);

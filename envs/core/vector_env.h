@@ -8,14 +8,14 @@
 #include <span>
 #include <vector>
 
-#include "envs/core/task_family.h"
+#include "envs/core/env_family.h"
 
 namespace hc::envs {
 
 class VectorEnv {
  public:
   // `grain`: environments per parallel chunk; batches no larger than one chunk run serially.
-  VectorEnv(const TaskFamily& family, int num_envs, uint64_t seed, int grain = 64);
+  VectorEnv(const EnvFamily& family, int num_envs, uint64_t seed, int grain = 64);
 
   int size() const { return static_cast<int>(envs_.size()); }
   int64_t observation_size() const { return obs_size_; }

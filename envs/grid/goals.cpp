@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 
 namespace hc::envs::grid {
 namespace {

@@ -19,8 +19,8 @@
 #include <memory>
 #include <vector>
 
-#include "envs/core/config.h"
-#include "envs/core/task_family.h"
+#include "base/config.h"
+#include "envs/core/env_family.h"
 #include "envs/grid/maze.h"
 
 namespace hc::envs::grid {

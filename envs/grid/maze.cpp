@@ -4,8 +4,8 @@
 
 #include <deque>
 
-#include "envs/core/error.h"
-#include "envs/core/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace hc::envs::grid {
 

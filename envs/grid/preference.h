@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "envs/core/config.h"
-#include "envs/core/task_family.h"
+#include "base/config.h"
+#include "envs/core/env_family.h"
 #include "envs/grid/maze.h"
 
 namespace hc::envs::grid {

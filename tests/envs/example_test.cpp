@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "docs/examples/corridor.h"
-#include "envs/core/check.h"
-#include "envs/core/registry.h"
+#include "families/check.h"
+#include "families/registry.h"
 
 namespace hc::envs {
+using namespace hc::tasks;
+using namespace hc::families;
+
 namespace {
 
 TEST(ExampleFamily, PassesTheConformanceChecks) {

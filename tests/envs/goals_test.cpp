@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 #include "envs/grid/goals.h"
 
 namespace hc::envs::grid {

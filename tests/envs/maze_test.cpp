@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 #include "envs/grid/maze.h"
 
 namespace hc::envs::grid {

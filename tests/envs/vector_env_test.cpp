@@ -3,11 +3,14 @@
 
 #include <cstring>
 
-#include "envs/core/error.h"
-#include "envs/core/registry.h"
+#include "base/error.h"
+#include "families/registry.h"
 #include "envs/core/vector_env.h"
 
 namespace hc::envs {
+using namespace hc::tasks;
+using namespace hc::families;
+
 namespace {
 
 struct Trace {
@@ -17,7 +20,7 @@ struct Trace {
 };
 
 // Steps B environments with seeded random actions and records everything they return.
-Trace run(const TaskFamily& family, int batch, int grain, int steps) {
+Trace run(const EnvFamily& family, int batch, int grain, int steps) {
   VectorEnv vec(family, batch, /*seed=*/99, grain);
   std::vector<Task> tasks;
   const auto& ids = family.splits().train;
@@ -40,7 +43,7 @@ Trace run(const TaskFamily& family, int batch, int grain, int steps) {
 class VectorEnvTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(VectorEnvTest, ResultsDoNotDependOnThreadsOrChunking) {
-  const auto family = make_family(GetParam());
+  const auto family = std::dynamic_pointer_cast<const EnvFamily>(make_family(GetParam()));
   Trace reference;
   {
     tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
@@ -60,7 +63,7 @@ TEST_P(VectorEnvTest, ResultsDoNotDependOnThreadsOrChunking) {
 }
 
 TEST_P(VectorEnvTest, MatchesSteppingEachEnvironmentAlone) {
-  const auto family = make_family(GetParam());
+  const auto family = std::dynamic_pointer_cast<const EnvFamily>(make_family(GetParam()));
   const int batch = 5;
   VectorEnv vec(*family, batch, 3);
   std::vector<Task> tasks;
@@ -98,7 +101,7 @@ INSTANTIATE_TEST_SUITE_P(EnvFamilies, VectorEnvTest,
                          [](const auto& info) { return info.param; });
 
 TEST(VectorEnv, RejectsBadSizes) {
-  const auto family = make_family("compositional_goals");
+  const auto family = std::dynamic_pointer_cast<const EnvFamily>(make_family("compositional_goals"));
   EXPECT_THROW(VectorEnv(*family, 0, 1), EnvError);
   VectorEnv vec(*family, 3, 1);
   std::vector<Task> two(2, family->task_space().task(0));

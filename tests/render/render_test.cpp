@@ -7,7 +7,8 @@
 
 #include <filesystem>
 
-#include "envs/core/registry.h"
+#include "envs/core/env_family.h"
+#include "families/registry.h"
 #include "render/canvas.h"
 #include "render/plot.h"
 
@@ -57,10 +58,11 @@ TEST(Plot, WritesCurvesAndLegend) {
 }
 
 TEST(Scene, EveryFamilyWithAnEnvironmentDraws) {
-  for (const auto& info : envs::registry()) {
+  for (const auto& info : families::registry()) {
     const auto family = info.make(YAML::Load("{name: " + info.name + "}"), "<test>");
-    auto env = family->make_env();
-    if (!env) continue;
+    const auto* env_family = envs::as_env_family(*family);
+    if (!env_family) continue;
+    auto env = env_family->make_env();
     env->reset(3, family->task_space().task(0));
     Canvas c(320, 320);
     draw_scene(env->scene(), c);

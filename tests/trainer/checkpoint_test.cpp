@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "envs/core/error.h"
-#include "envs/core/io.h"
+#include "base/error.h"
+#include "base/io.h"
 #include "tests/trainer/helpers.h"
 #include "trainer/checkpoint.h"
 

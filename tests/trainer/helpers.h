@@ -11,7 +11,7 @@ namespace hc::trainer::testing {
 // `tasks` tasks with `rows` rows each (the last task's set one row shorter, to exercise
 // padding), random inputs (one-hot-like 0/1 if `binary`), random targets of `kind`.
 inline SetTensors synthetic_set(int64_t tasks, int64_t rows, int64_t dim, int64_t classes,
-                                envs::TargetKind kind, bool binary, torch::Dtype dtype,
+                                tasks::TargetKind kind, bool binary, torch::Dtype dtype,
                                 uint64_t seed) {
   torch::manual_seed(static_cast<int64_t>(seed));
   const auto opt = torch::TensorOptions().dtype(dtype);
@@ -23,9 +23,9 @@ inline SetTensors synthetic_set(int64_t tasks, int64_t rows, int64_t dim, int64_
   s.y.mask[tasks - 1][rows - 1] = 0;
   x[tasks - 1][rows - 1] = 0;
   s.y.labels = torch::randint(classes, {tasks, rows}, torch::kInt64);
-  if (kind == envs::TargetKind::kSoft)
+  if (kind == tasks::TargetKind::kSoft)
     s.y.values = torch::softmax(torch::randn({tasks, rows, classes}, opt) * 3, -1);
-  if (kind == envs::TargetKind::kValues) s.y.values = torch::randn({tasks, rows, classes}, opt);
+  if (kind == tasks::TargetKind::kValues) s.y.values = torch::randn({tasks, rows, classes}, opt);
   if (s.y.values.defined()) s.y.labels = s.y.values.argmax(-1);
   s.y.finish(classes);
   s.x = binary ? agents::Inputs::from_dense_binary(x) : agents::Inputs{tasks, rows, dim, x};
@@ -34,7 +34,7 @@ inline SetTensors synthetic_set(int64_t tasks, int64_t rows, int64_t dim, int64_
   return s;
 }
 
-inline Batch synthetic_batch(int64_t tasks, int64_t dim, int64_t classes, envs::TargetKind kind,
+inline Batch synthetic_batch(int64_t tasks, int64_t dim, int64_t classes, tasks::TargetKind kind,
                              bool binary, torch::Dtype dtype, uint64_t seed, int64_t latent = 4) {
   Batch b;
   b.tasks = tasks;

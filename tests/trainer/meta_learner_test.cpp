@@ -1,13 +1,13 @@
 #include <gtest/gtest.h>
 
-#include "envs/core/registry.h"
+#include "families/registry.h"
 #include "tests/trainer/helpers.h"
 #include "trainer/meta_learner.h"
 
 namespace hc::trainer {
 namespace {
 
-using envs::TargetKind;
+using tasks::TargetKind;
 using testing::synthetic_batch;
 using testing::tiny_policy;
 
@@ -136,7 +136,7 @@ class InnerLoop : public ::testing::TestWithParam<std::tuple<std::string, std::s
 
 TEST_P(InnerLoop, LowersTheSupportLoss) {
   const auto& [family_name, policy_name] = GetParam();
-  const auto family = envs::make_family(family_name);
+  const auto family = families::make_family(family_name);
   agents::PolicyConfig pc;
   pc.name = policy_name;
   pc.hidden = 32;
@@ -170,7 +170,7 @@ INSTANTIATE_TEST_SUITE_P(
 // So the thread count changes only which thread computes a shard, never the arithmetic: runs
 // with 1 and 2 threads must agree bitwise, as must two runs with the same count.
 TEST(Learner, BitwiseIdenticalForAnyThreadCount) {
-  const auto family = envs::make_family("compositional_goals");
+  const auto family = families::make_family("compositional_goals");
   const auto run = [&](int threads) {
     agents::PolicyConfig pc;
     agents::Policy p = agents::make_policy(pc, {family->input_dim(), family->output_dim(), 0}, 8);

@@ -7,7 +7,7 @@
 namespace hc::trainer {
 namespace {
 
-using envs::TargetKind;
+using tasks::TargetKind;
 using testing::synthetic_batch;
 using testing::tiny_policy;
 
@@ -19,7 +19,7 @@ struct Case {
 
 // Readable test parameters in ctest's listing.
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.policy << (c.binary ? " sparse " : " dense ") << envs::to_string(c.kind);
+  *os << c.policy << (c.binary ? " sparse " : " dense ") << tasks::to_string(c.kind);
 }
 
 class PolicyGradient : public ::testing::TestWithParam<Case> {};
@@ -78,7 +78,7 @@ std::vector<Case> cases() {
 INSTANTIATE_TEST_SUITE_P(AllPolicies, PolicyGradient, ::testing::ValuesIn(cases()),
                          [](const auto& info) {
                            return info.param.policy + (info.param.binary ? "_sparse_" : "_dense_") +
-                                  std::string(envs::to_string(info.param.kind));
+                                  std::string(tasks::to_string(info.param.kind));
                          });
 
 TEST(SparseInputs, MatchDenseInputs) {

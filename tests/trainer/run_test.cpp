@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "envs/core/io.h"
+#include "base/io.h"
 
 extern char** environ;
 

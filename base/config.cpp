@@ -1,4 +1,4 @@
-#include "envs/core/config.h"
+#include "base/config.h"
 
 #include <fmt/format.h>
 

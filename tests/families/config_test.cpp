@@ -6,10 +6,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "envs/core/config.h"
-#include "envs/core/registry.h"
+#include "base/config.h"
+#include "envs/core/env_family.h"
+#include "families/registry.h"
 
-namespace hc::envs {
+namespace hc::families {
+using namespace hc::tasks;
+using namespace hc::envs;
+
 namespace {
 
 class ConfigErrors : public ::testing::Test {
@@ -131,4 +135,4 @@ TEST(Overrides, MalformedAssignmentsAreRejected) {
 }
 
 }  // namespace
-}  // namespace hc::envs
+}  // namespace hc::families

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "envs/core/rng.h"
+#include "base/rng.h"
 
-namespace hc::envs {
+namespace hc::tasks {
 
 // How training tasks are chosen among all tasks (Schug et al., 2024, section 3):
 //  random            hold out frac_ood of the tasks; every factor value / module is still
@@ -109,4 +109,4 @@ class TaskSpace {
   std::vector<Task> tasks_;
 };
 
-}  // namespace hc::envs
+}  // namespace hc::tasks

@@ -2,9 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "envs/core/check.h"
+#include "families/check.h"
 #include "envs/grid/goals.h"
 
-namespace hc::envs {
+namespace hc::families {
+using namespace hc::tasks;
+using namespace hc::envs;
+
 namespace {
 
 // An expert that wastes one step before following the shortest path.
@@ -74,4 +78,4 @@ TEST(Checks, PassTheRealFamily) {
 }
 
 }  // namespace
-}  // namespace hc::envs
+}  // namespace hc::families

@@ -2,10 +2,10 @@
 
 #include <set>
 
-#include "envs/core/error.h"
-#include "envs/core/task_space.h"
+#include "base/error.h"
+#include "tasks/task_space.h"
 
-namespace hc::envs {
+namespace hc::tasks {
 namespace {
 
 TaskSpace hyperteacher_like() { return TaskSpace::k_hot("module", 2, 8, 2); }
@@ -121,4 +121,4 @@ TEST(TaskSpace, ContinuousWeights) {
 }
 
 }  // namespace
-}  // namespace hc::envs
+}  // namespace hc::tasks

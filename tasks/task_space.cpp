@@ -1,4 +1,4 @@
-#include "envs/core/task_space.h"
+#include "tasks/task_space.h"
 
 #include <fmt/format.h>
 
@@ -8,9 +8,9 @@
 #include <cmath>
 #include <numeric>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 
-namespace hc::envs {
+namespace hc::tasks {
 namespace {
 
 constexpr int64_t kMaxTasks = 5'000'000;
@@ -436,4 +436,4 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
   return out;
 }
 
-}  // namespace hc::envs
+}  // namespace hc::tasks

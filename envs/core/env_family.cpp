@@ -1,61 +1,32 @@
-#include "envs/core/task_family.h"
+#include "envs/core/env_family.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 
 namespace hc::envs {
 
-std::string_view to_string(TargetKind k) {
-  switch (k) {
-    case TargetKind::kLabels:
-      return "labels";
-    case TargetKind::kSoft:
-      return "soft";
-    case TargetKind::kValues:
-      return "values";
-  }
-  return "?";
+const EnvFamily* as_env_family(const tasks::TaskFamily& family) {
+  return dynamic_cast<const EnvFamily*>(&family);
 }
 
-TaskFamily::TaskFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,
-                       bool continuous_weights)
-    : name_(std::move(name)),
-      space_(std::move(space)),
-      split_(split),
-      seed_(seed),
-      continuous_(continuous_weights) {
-  splits_ = space_.split(split_, seed_);
+const EnvFamily& require_env_family(const tasks::TaskFamily& family, std::string_view what) {
+  if (const EnvFamily* e = as_env_family(family)) return *e;
+  throw Error(fmt::format("{} needs a family with an environment; '{}' has none (its tasks are "
+                          "supervised datasets)",
+                          what, family.name()));
 }
 
-bool TaskFamily::success(const Episode& episode, double optimal_return) const {
+bool EnvFamily::success(const Episode& episode, double optimal_return) const {
   return episode.total_return(discount()) >=
          optimal_return - 1e-4 * std::max(1.0, std::abs(optimal_return));
 }
 
-YAML::Node TaskFamily::config() const {
-  YAML::Node section(YAML::NodeType::Map);
-  section["name"] = name_;
-  for (const auto& kv : config_fields()) section[kv.first] = kv.second;
-  return section;
-}
-
-Task TaskFamily::instance(const Task& task, uint64_t seed) const {
-  space_.validate(task);
-  Task t = task;
-  if (continuous_) {
-    // The weights belong to the task instance: support and query share them.
-    Rng rng(derive_seed(seed, {0x3e16}));
-    space_.draw_weights(t, rng);
-  }
-  return t;
-}
-
 EnvFamily::EnvFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,
                      bool continuous_weights, DemoConfig demos, ObservationSpec obs, ActionSpec act)
-    : TaskFamily(std::move(name), std::move(space), split, seed, continuous_weights),
+    : tasks::TaskFamily(std::move(name), std::move(space), split, seed, continuous_weights),
       demos_(demos),
       obs_spec_(std::move(obs)),
       act_spec_(std::move(act)) {}

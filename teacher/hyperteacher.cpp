@@ -1,15 +1,15 @@
-#include "envs/teacher/hyperteacher.h"
+#include "teacher/hyperteacher.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-namespace hc::envs::teacher {
+namespace hc::teacher {
 namespace {
 
-TaskSpace make_space(const HyperteacherConfig& c) {
-  return TaskSpace::k_hot("module", c.num_hidden - 1, c.num_modules, c.max_hot);
+tasks::TaskSpace make_space(const HyperteacherConfig& c) {
+  return tasks::TaskSpace::k_hot("module", c.num_hidden - 1, c.num_modules, c.max_hot);
 }
 
 // out[rows x n] = x[rows x k] * w[k x n] * scale, then ReLU if `relu`.
@@ -41,7 +41,7 @@ void HyperteacherConfig::validate(const ConfigReader& r) const {
 }
 
 HyperteacherFamily::HyperteacherFamily(const Config& c)
-    : TaskFamily("hyperteacher", make_space(c), make_split_spec(c.support, c.frac_ood, c.num_hot),
+    : tasks::TaskFamily("hyperteacher", make_space(c), tasks::make_split_spec(c.support, c.frac_ood, c.num_hot),
                  c.seed, c.continuous),
       config_(c) {
   Rng rng(derive_seed(c.seed, {0x7eac}));
@@ -57,7 +57,7 @@ HyperteacherFamily::HyperteacherFamily(const Config& c)
   for (float& x : reference_) x = static_cast<float>(rng.uniform(-1.0, 1.0));
 }
 
-void HyperteacherFamily::teacher_logits(const Task& task, const float* x, int rows,
+void HyperteacherFamily::teacher_logits(const tasks::Task& task, const float* x, int rows,
                                         float* out) const {
   const Config& c = config_;
   const int h = c.hidden_dim, m = c.num_modules;
@@ -80,9 +80,9 @@ void HyperteacherFamily::teacher_logits(const Task& task, const float* x, int ro
         false, out);
 }
 
-void HyperteacherFamily::make_set(const Task& task, const std::vector<float>& mean,
+void HyperteacherFamily::make_set(const tasks::Task& task, const std::vector<float>& mean,
                                   const std::vector<float>& inv_std, Rng& rng, int rows,
-                                  Dataset& out) const {
+                                  tasks::Dataset& out) const {
   const int d = config_.input_dim, k = config_.output_dim;
   out.rows = rows;
   out.inputs.resize(static_cast<size_t>(rows) * d);
@@ -106,8 +106,8 @@ void HyperteacherFamily::make_set(const Task& task, const std::vector<float>& me
   }
 }
 
-TaskData HyperteacherFamily::make_task_data(const Task& task, uint64_t seed) const {
-  TaskData data;
+tasks::TaskData HyperteacherFamily::make_task_data(const tasks::Task& task, uint64_t seed) const {
+  tasks::TaskData data;
   data.task = instance(task, seed);
   data.latent = task_space().latent(data.task);
   // Standardise each output unit of this task over the fixed reference inputs.
@@ -131,4 +131,4 @@ TaskData HyperteacherFamily::make_task_data(const Task& task, uint64_t seed) con
   return data;
 }
 
-}  // namespace hc::envs::teacher
+}  // namespace hc::teacher

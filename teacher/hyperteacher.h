@@ -17,10 +17,10 @@
 
 #include <vector>
 
-#include "envs/core/config.h"
-#include "envs/core/task_family.h"
+#include "base/config.h"
+#include "tasks/task_family.h"
 
-namespace hc::envs::teacher {
+namespace hc::teacher {
 
 struct HyperteacherConfig {
   uint64_t seed = 2023;
@@ -64,25 +64,25 @@ struct HyperteacherConfig {
   void validate(const ConfigReader& r) const;
 };
 
-class HyperteacherFamily : public TaskFamily {
+class HyperteacherFamily : public tasks::TaskFamily {
  public:
   using Config = HyperteacherConfig;
   explicit HyperteacherFamily(const Config& config);
 
   int input_dim() const override { return config_.input_dim; }
   int output_dim() const override { return config_.output_dim; }
-  TargetKind target_kind() const override { return TargetKind::kSoft; }
-  TaskData make_task_data(const Task& task, uint64_t seed) const override;
+  tasks::TargetKind target_kind() const override { return tasks::TargetKind::kSoft; }
+  tasks::TaskData make_task_data(const tasks::Task& task, uint64_t seed) const override;
 
   // Teacher logits (before standardisation) of `rows` inputs for a task's weights.
-  void teacher_logits(const Task& task, const float* x, int rows, float* out) const;
+  void teacher_logits(const tasks::Task& task, const float* x, int rows, float* out) const;
 
  protected:
   YAML::Node config_fields() const override { return write_config(config_); }
 
  private:
-  void make_set(const Task& task, const std::vector<float>& mean, const std::vector<float>& inv_std,
-                Rng& rng, int rows, Dataset& out) const;
+  void make_set(const tasks::Task& task, const std::vector<float>& mean, const std::vector<float>& inv_std,
+                Rng& rng, int rows, tasks::Dataset& out) const;
 
   Config config_;
   std::vector<float> w_in_;       // input_dim x hidden (fixed)
@@ -91,4 +91,4 @@ class HyperteacherFamily : public TaskFamily {
   std::vector<float> reference_;  // reference_inputs x input_dim
 };
 
-}  // namespace hc::envs::teacher
+}  // namespace hc::teacher

@@ -9,16 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "envs/core/config.h"
-#include "envs/core/task_family.h"
+#include "base/config.h"
+#include "tasks/task_family.h"
 
-namespace hc::envs {
+namespace hc::families {
 
 struct FamilyInfo {
   std::string name;
   std::string summary;  // one line for `hypercomp envs`
   // Builds the family from a `family` section (keys not given take the defaults).
-  std::function<std::shared_ptr<TaskFamily>(const YAML::Node& section, const std::string& file)>
+  std::function<std::shared_ptr<tasks::TaskFamily>(const YAML::Node& section, const std::string& file)>
       make;
   // The defaults as a `family` section, and the documentation of every key.
   std::function<YAML::Node()> defaults;
@@ -32,9 +32,9 @@ std::vector<std::string> family_names();
 const FamilyInfo& find_family(const std::string& name);
 
 // Builds a family from a `family` section with a `name` key; `file` is named in errors.
-std::shared_ptr<TaskFamily> make_family(const YAML::Node& section, const std::string& file);
+std::shared_ptr<tasks::TaskFamily> make_family(const YAML::Node& section, const std::string& file);
 // The registered defaults of a family.
-std::shared_ptr<TaskFamily> make_family(const std::string& name);
+std::shared_ptr<tasks::TaskFamily> make_family(const std::string& name);
 
 // Registry entry for a family class F with a nested `Config` struct (fields() + validate()).
 // The `Config` is read from the section, validated, and handed to F's constructor.
@@ -43,7 +43,7 @@ FamilyInfo family_entry(std::string name, std::string summary) {
   FamilyInfo info;
   info.name = name;
   info.summary = std::move(summary);
-  info.make = [](const YAML::Node& section, const std::string& file) -> std::shared_ptr<TaskFamily> {
+  info.make = [](const YAML::Node& section, const std::string& file) -> std::shared_ptr<tasks::TaskFamily> {
     ConfigReader reader(section, file, "family");
     reader.require_map();
     reader.allow("name");
@@ -68,4 +68,4 @@ FamilyInfo family_entry(std::string name, std::string summary) {
   return info;
 }
 
-}  // namespace hc::envs
+}  // namespace hc::families

@@ -2,15 +2,19 @@
 #include <gtest/gtest.h>
 
 #include "envs/core/check.h"
-#include "envs/core/registry.h"
+#include "families/check.h"
+#include "families/registry.h"
 
-namespace hc::envs {
+namespace hc::families {
+using namespace hc::tasks;
+using namespace hc::envs;
+
 namespace {
 
 std::vector<std::string> env_family_names() {
   std::vector<std::string> names;
   for (const auto& name : family_names())
-    if (make_family(name)->make_env()) names.push_back(name);
+    if (envs::as_env_family(*make_family(name))) names.push_back(name);
   return names;
 }
 
@@ -39,25 +43,28 @@ TEST_P(Conformance, DatasetsAreConsistentAndDeterministic) {
 INSTANTIATE_TEST_SUITE_P(AllFamilies, Conformance, ::testing::ValuesIn(family_names()),
                          [](const auto& info) { return info.param; });
 
-class EnvConformance : public Conformance {};
+class EnvConformance : public Conformance {
+ protected:
+  const EnvFamily& env_family() const { return *as_env_family(*family_); }
+};
 
 TEST_P(EnvConformance, SameSeedGivesBitwiseIdenticalEpisodes) {
-  check_determinism(*family_, options_, report_);
+  check_determinism(env_family(), options_, report_);
   expect_ok(report_);
 }
 
 TEST_P(EnvConformance, ObservationsMatchTheirSpec) {
-  check_observations(*family_, options_, report_);
+  check_observations(env_family(), options_, report_);
   expect_ok(report_);
 }
 
 TEST_P(EnvConformance, InvalidActionsAndTasksAreRejected) {
-  check_invalid_input(*family_, options_, report_);
+  check_invalid_input(env_family(), options_, report_);
   expect_ok(report_);
 }
 
 TEST_P(EnvConformance, ExpertDemonstrationsAreOptimalOnEveryTask) {
-  check_expert(*family_, options_, report_);
+  check_expert(env_family(), options_, report_);
   expect_ok(report_);
 }
 
@@ -93,4 +100,4 @@ TEST(Registry, UnknownFamilyNamesTheKnownOnes) {
 }
 
 }  // namespace
-}  // namespace hc::envs
+}  // namespace hc::families

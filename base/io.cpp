@@ -1,4 +1,4 @@
-#include "envs/core/io.h"
+#include "base/io.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "envs/core/error.h"
-#include "envs/core/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace hc {
 namespace {

@@ -25,7 +25,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "envs/core/error.h"
+#include "base/error.h"
 
 namespace hc {
 

@@ -1,8 +1,8 @@
-#include "envs/core/registry.h"
+#include "families/registry.h"
 
 #include <fmt/format.h>
 
-namespace hc::envs {
+namespace hc::families {
 
 std::vector<std::string> family_names() {
   std::vector<std::string> names;
@@ -17,7 +17,7 @@ const FamilyInfo& find_family(const std::string& name) {
                                 fmt::join(family_names(), ", ")));
 }
 
-std::shared_ptr<TaskFamily> make_family(const YAML::Node& section, const std::string& file) {
+std::shared_ptr<tasks::TaskFamily> make_family(const YAML::Node& section, const std::string& file) {
   if (!section || !section.IsMap())
     throw ConfigError(fmt::format("{}: family: expected a mapping with at least a 'name' key",
                                   file));
@@ -32,9 +32,9 @@ std::shared_ptr<TaskFamily> make_family(const YAML::Node& section, const std::st
                                 file, name.Mark().line + 1, n, fmt::join(family_names(), ", ")));
 }
 
-std::shared_ptr<TaskFamily> make_family(const std::string& name) {
+std::shared_ptr<tasks::TaskFamily> make_family(const std::string& name) {
   const FamilyInfo& f = find_family(name);
   return f.make(f.defaults(), "<defaults of " + name + ">");
 }
 
-}  // namespace hc::envs
+}  // namespace hc::families

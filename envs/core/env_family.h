@@ -1,0 +1,63 @@
+// Families whose tasks are played in an environment: their datasets are expert demonstrations,
+// one row per step (the observation, and the expert's action or action values as target).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "envs/core/env.h"
+#include "tasks/task_family.h"
+
+namespace hc::envs {
+
+using tasks::Dataset;
+using tasks::make_split_spec;
+using tasks::SplitSpec;
+using tasks::TargetKind;
+using tasks::TaskData;
+
+// Demonstrations per set, shared by the environment families' configs.
+struct DemoConfig {
+  int support_demos = 1;  // expert demonstrations in the support set
+  int query_demos = 1;    // expert demonstrations in the query set
+};
+
+// An environment family's datasets are expert demonstrations: each row is an observation with
+// the expert's action (and, for kValues, the optimal action values) as the target.
+class EnvFamily : public tasks::TaskFamily {
+ public:
+  EnvFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,
+            bool continuous_weights, DemoConfig demos, ObservationSpec obs, ActionSpec act);
+
+  int input_dim() const override { return static_cast<int>(obs_spec_.size()); }
+  int output_dim() const override { return act_spec_.n; }
+  bool binary_inputs() const override { return obs_spec_.binary; }
+  TaskData make_task_data(const Task& task, uint64_t seed) const override;
+
+  virtual std::unique_ptr<Env> make_env() const = 0;
+  virtual std::unique_ptr<Expert> make_expert() const = 0;
+  // Discount used for returns and action values (1 if undiscounted).
+  virtual double discount() const { return 1.0; }
+  // Whether an episode solved its task, given the expert's optimal return from its start
+  // (closed-loop evaluation). Default: the discounted return reaches the optimum.
+  virtual bool success(const Episode& episode, double optimal_return) const;
+
+  const DemoConfig& demos() const { return demos_; }
+  const ObservationSpec& observation_spec() const { return obs_spec_; }
+  const ActionSpec& action_spec() const { return act_spec_; }
+
+ private:
+  void append_demo(Env& env, const Expert& expert, uint64_t seed, const Task& task,
+                   Dataset& out) const;
+  DemoConfig demos_;
+  ObservationSpec obs_spec_;
+  ActionSpec act_spec_;
+};
+
+
+// The family as an environment family, or nullptr if its tasks have no environment.
+const EnvFamily* as_env_family(const tasks::TaskFamily& family);
+// The same, or an Error saying that `what` needs a family with an environment.
+const EnvFamily& require_env_family(const tasks::TaskFamily& family, std::string_view what);
+
+}  // namespace hc::envs

@@ -1,0 +1,61 @@
+// A family of tasks: its task space and splits, and for any task and seed the support and query
+// datasets a learner adapts and is scored on. Families with an environment derive from
+// envs::EnvFamily (envs/core/env_family.h); envs::as_env_family asks whether a family has one.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tasks/dataset.h"
+#include "tasks/task_space.h"
+
+namespace hc::tasks {
+
+class TaskFamily {
+ public:
+  // `continuous_weights`: task instances draw continuous combination weights (k-hot spaces).
+  TaskFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,
+             bool continuous_weights);
+  virtual ~TaskFamily() = default;
+
+  const std::string& name() const { return name_; }
+  const TaskSpace& task_space() const { return space_; }
+  const SplitSpec& split_spec() const { return split_; }
+  const Splits& splits() const { return splits_; }
+  uint64_t seed() const { return seed_; }  // seed of the family's fixed parts (mazes, modules)
+
+  virtual int input_dim() const = 0;
+  virtual int output_dim() const = 0;
+  virtual TargetKind target_kind() const = 0;
+  // Observations are one-hot (every input is 0 or 1), so sparse input paths apply.
+  virtual bool binary_inputs() const { return false; }
+
+  // The task instance used for data with this seed: a validated copy of `task` with its
+  // continuous combination weights drawn from `seed` where the family uses them.
+  Task instance(const Task& task, uint64_t seed) const;
+  bool continuous_weights() const { return continuous_; }
+
+  // Support and query data of `task`; deterministic in (task, seed). Thread-safe.
+  virtual TaskData make_task_data(const Task& task, uint64_t seed) const = 0;
+
+  // The resolved configuration, as it would be written in a config file's `family` section
+  // (`name` first, then config_fields()).
+  YAML::Node config() const;
+
+ protected:
+  virtual YAML::Node config_fields() const = 0;
+
+ private:
+  std::string name_;
+  TaskSpace space_;
+  SplitSpec split_;
+  uint64_t seed_;
+  bool continuous_;
+  Splits splits_;
+};
+
+}  // namespace hc::tasks
