@@ -36,7 +36,8 @@ torch::Tensor task_loss(const torch::Tensor& out, const Targets& y) {
       const torch::Tensor ce = -(torch::log_softmax(out, -1) * y.values).sum(-1);
       return (ce * y.weight).sum(1) - y.entropy;
     }
-    case TargetKind::kValues: {
+    case TargetKind::kValues:
+    case TargetKind::kActions: {
       const torch::Tensor se = 0.5 * (out - y.values).square().sum(-1);
       return (se * y.weight).sum(1);
     }
@@ -52,6 +53,7 @@ torch::Tensor task_loss_grad(const torch::Tensor& out, const Targets& y) {
     case TargetKind::kSoft:
       return (torch::softmax(out, -1) - y.values) * w;
     case TargetKind::kValues:
+    case TargetKind::kActions:
       return (out - y.values) * w;
   }
   return {};

@@ -11,7 +11,8 @@ namespace hc::agents {
 struct Targets {
   tasks::TargetKind kind = tasks::TargetKind::kLabels;
   torch::Tensor labels;  // [T, N] int64: expert action, argmax of soft targets, greedy action
-  torch::Tensor values;  // [T, N, C] float32: soft targets or action values (undefined for labels)
+  torch::Tensor values;  // [T, N, C] float32: soft targets, action values or action vectors
+                         // (undefined for labels)
   torch::Tensor mask;    // [T, N] float32: 1 for rows that count
   torch::Tensor
       weight;  // [T, N] float32: mask / (valid rows of the task), the row weights of a mean
@@ -24,8 +25,8 @@ struct Targets {
 };
 
 // Masked mean loss of each task, [T]:
-//  labels: cross-entropy; soft: KL(target || softmax); values: 0.5 * squared error summed over
-//  actions (as the reference implementation).
+//  labels: cross-entropy; soft: KL(target || softmax); values and actions: 0.5 * squared error
+//  summed over the output's components (as the reference implementation for values).
 torch::Tensor task_loss(const torch::Tensor& outputs, const Targets& y);
 // d(sum over tasks of task_loss) / d outputs, [T, N, C], built from differentiable operations.
 torch::Tensor task_loss_grad(const torch::Tensor& outputs, const Targets& y);

@@ -1,6 +1,8 @@
 // hypercomp demo: one expert episode of a family, as ASCII frames or JSON.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "app/commands.h"
 #include "base/error.h"
 #include "envs/core/env_family.h"
@@ -25,6 +27,19 @@ std::shared_ptr<tasks::TaskFamily> family_from(const std::string& name, const st
   }
   return families::make_family(section, config);
 }
+
+namespace {
+
+// Characters of an ASCII picture: one per cell of a small grid world, else a fixed width.
+std::pair<int, int> ascii_size(const envs::Scene& scene) {
+  const float w = scene.width(), h = scene.height();
+  if (w == std::round(w) && h == std::round(h) && w >= 1 && h >= 1 && w <= 40 && h <= 40)
+    return {static_cast<int>(w), static_cast<int>(h)};
+  const int cols = 60;
+  return {cols, std::max(4, static_cast<int>(std::lround(cols * h / w / 2)))};
+}
+
+}  // namespace
 
 Command add_demo(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -61,44 +76,56 @@ Command add_demo(CLI::App& app) {
       id = ids[rng.uniform_int(ids.size())];
     }
     const tasks::Task task = family->instance(space.task(id), o->seed);
-    const auto& names = env->action_spec().names;
+    const envs::ActionSpec& act = env->action_spec();
     env->reset(o->seed, task);
-    const int side = static_cast<int>(env->scene().width);
+    const auto [cols, rows] = ascii_size(env->scene());
     const bool values = family->target_kind() == tasks::TargetKind::kValues;
-    std::vector<float> q(values ? env->action_spec().n : 0);
+    std::vector<float> q(values ? act.n : 0);
+    const auto picture = [&, cols = cols, rows = rows] {
+      const envs::Scene scene = env->scene();
+      return envs::to_ascii(scene, cols, rows) + (scene.caption.empty() ? "" : scene.caption + "\n");
+    };
 
     nlohmann::json steps = nlohmann::json::array();
     nlohmann::json start = env->describe();
     if (!o->json) {
       fmt::print("{} task {}: {}\n", family->name(), id, space.describe(task));
-      fmt::print("expert optimal return {:.4f} (discount {})\n\n", expert->optimal_value(*env),
-                 env_family.discount());
-      fmt::print("step 0: start\n{}\n", envs::to_ascii(env->scene(), side, side));
+      if (const auto best = expert->optimal_value(*env))
+        fmt::print("expert optimal return {:.4f} (discount {})\n", *best, env_family.discount());
+      fmt::print("\nstep 0: start\n{}\n", picture());
     }
     double ret = 0.0, discount = 1.0;
     std::vector<float> obs = env->observation();
     while (!env->done()) {
-      const int a = expert->act(*env, q);
+      const envs::Action a = expert->act(*env, q);
       const auto r = env->step(a);
       ret += discount * r.reward;
       discount *= env_family.discount();
       if (o->json) {
         nlohmann::json s = {{"observation", obs},
-                            {"action", a},
-                            {"action_name", names[a]},
+                            {"action", act.discrete ? nlohmann::json(a.index)
+                                                    : nlohmann::json(std::vector<float>(
+                                                          a.vector().begin(), a.vector().end()))},
+                            {"action_name", envs::to_string(act, a)},
                             {"reward", r.reward},
                             {"terminated", r.terminated},
-                            {"truncated", r.truncated}};
+                            {"truncated", r.truncated},
+                            {"success", r.success},
+                            {"end", envs::to_string(r.end)},
+                            {"state", env->describe()}};
         if (values) s["action_values"] = q;
         steps.push_back(s);
         obs = env->observation();
       } else {
         std::string qs;
         if (values)
-          for (size_t i = 0; i < q.size(); ++i) qs += fmt::format(" {}={:.3f}", names[i], q[i]);
-        fmt::print("step {}: {}  reward {:g}{}{}{}\n{}\n", env->elapsed(), names[a], r.reward,
-                   r.terminated ? "  terminated" : "", r.truncated ? "  truncated" : "",
-                   values ? "  values:" + qs : "", envs::to_ascii(env->scene(), side, side));
+          for (size_t i = 0; i < q.size(); ++i) qs += fmt::format(" {}={:.3f}", act.names[i], q[i]);
+        fmt::print("step {}: {}  reward {:g}{}{}\n{}\n", env->elapsed(), envs::to_string(act, a),
+                   r.reward,
+                   r.done() ? fmt::format("  ended: {}{}", envs::to_string(r.end),
+                                          r.success ? ", solved" : ", not solved")
+                            : "",
+                   values ? "  values:" + qs : "", picture());
       }
     }
     if (o->json) {
@@ -109,16 +136,20 @@ Command add_demo(CLI::App& app) {
           {"latent", space.latent(task)},
           {"seed", o->seed},
           {"observation_shape", env->observation_spec().shape},
-          {"channels", env->observation_spec().channel_names},
-          {"actions", names},
+          {"observation_names", env->observation_spec().names},
+          {"action_kind", act.discrete ? "discrete" : "box"},
+          {"actions", act.names},
           {"start", start},
           {"steps", steps},
           {"final_observation", obs},
           {"return", ret},
+          {"success", env->success()},
+          {"end", envs::to_string(env->end_reason())},
           {"discount", env_family.discount()}};
       fmt::print("{}\n", out.dump());
     } else {
-      fmt::print("episode: {} steps, discounted return {:.4f}\n", env->elapsed(), ret);
+      fmt::print("episode: {} steps, discounted return {:.4f}, {} ({})\n", env->elapsed(), ret,
+                 env->success() ? "solved" : "not solved", envs::to_string(env->end_reason()));
     }
     return 0;
   };

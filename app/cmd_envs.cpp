@@ -78,9 +78,7 @@ Command add_envs(CLI::App& app) {
                  splits.train.size(), splits.ood.size(),
                  ood_hot.empty() ? "" : "; OOD by hotness: " + ood_hot);
       std::string other;
-      for (const char* s : tasks::kSupportNames) {
-        tasks::Support sup;
-        tasks::parse_support(s, sup);
+      for (const auto& [sup, s] : EnumNames<tasks::Support>::values) {
         if (sup == spec.support || !space.supports(sup)) continue;
         tasks::SplitSpec alt = spec;
         alt.support = sup;

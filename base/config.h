@@ -10,12 +10,16 @@
 //     }
 //   };
 //
+// Keys with a fixed set of values are enums, parsed at load time: specialise EnumNames with the
+// name of every value once, and the reader, writer and documentation use it.
+//
 // Errors read "<file>:<line>: <key path>: expected <what>, got <value>".
 #pragma once
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -28,6 +32,42 @@
 #include "base/error.h"
 
 namespace hc {
+
+// The names of an enum's values, in order:
+//   template <> struct EnumNames<Support> {
+//     static constexpr std::pair<Support, const char*> values[] = {{Support::kRandom, "random"}};
+//   };
+template <class E>
+struct EnumNames;
+
+template <class T>
+concept NamedEnum = std::is_enum_v<T> && requires { EnumNames<T>::values; };
+
+template <NamedEnum E>
+const char* name_of(E e) {
+  for (const auto& [v, n] : EnumNames<E>::values)
+    if (v == e) return n;
+  return "?";
+}
+
+// Parses a name; returns false if it names no value.
+template <NamedEnum E>
+bool parse_name(std::string_view s, E& out) {
+  for (const auto& [v, n] : EnumNames<E>::values)
+    if (s == n) {
+      out = v;
+      return true;
+    }
+  return false;
+}
+
+// "a, b, c": every name, for messages.
+template <NamedEnum E>
+std::string names_of() {
+  std::string s;
+  for (const auto& [v, n] : EnumNames<E>::values) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
 
 // A predicate on a field's value plus the words that describe what it accepts.
 template <class T>
@@ -62,6 +102,14 @@ inline Check<int> odd() {
   return {[](const int& x) { return x % 2 == 1; }, "an odd integer"};
 }
 Check<std::string> one_of(std::vector<std::string> choices);
+// A subset of an enum's values.
+template <NamedEnum E>
+Check<E> one_of(std::vector<E> choices) {
+  std::string words = "one of";
+  for (size_t i = 0; i < choices.size(); ++i) words += (i ? ", " : " ") + std::string(name_of(choices[i]));
+  return {[choices](const E& x) { return std::find(choices.begin(), choices.end(), x) != choices.end(); },
+          words};
+}
 
 // Where a config came from, for error messages.
 struct ConfigSource {
@@ -85,6 +133,10 @@ class ConfigReader {
       sub.require_map();
       value.fields(sub);
       sub.finish();
+    } else if constexpr (NamedEnum<T>) {
+      const std::string expected = check.ok ? check.expected : "one of " + names_of<T>();
+      if (!child.IsScalar() || !parse_name(child.Scalar(), value)) fail(child, key, expected);
+      if (check.ok && !check.ok(value)) fail(child, key, expected);
     } else {
       value = convert<T>(child, key);
       if (check.ok && !check.ok(value)) fail(child, key, check.expected);
@@ -129,6 +181,8 @@ template <class T>
 YAML::Node to_node(const T& value) {
   if constexpr (std::is_floating_point_v<T>) {
     return YAML::Node(shortest(value));
+  } else if constexpr (NamedEnum<T>) {
+    return YAML::Node(std::string(name_of(value)));
   } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
     YAML::Node n(YAML::NodeType::Sequence);
     for (const auto& x : value) n.push_back(to_node(x));
@@ -174,7 +228,10 @@ class ConfigDocs {
     } else {
       YAML::Emitter e;
       e << YAML::Flow << to_node(value);
-      entries.push_back({prefix_ + key, doc, check.expected, e.c_str()});
+      std::string expected = check.expected;
+      if constexpr (NamedEnum<T>)
+        if (expected.empty()) expected = "one of " + names_of<T>();
+      entries.push_back({prefix_ + key, doc, expected, e.c_str()});
     }
   }
   std::vector<Entry> entries;

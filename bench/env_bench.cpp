@@ -27,19 +27,23 @@ void BM_GoalsStep(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism, state.range(1));
   const EnvFamily& family = goals();
-  VectorEnv vec(family, batch, /*seed=*/1, /*grain=*/256);
+  VectorEnv vec(family, batch, /*grain=*/256);
   std::vector<Task> tasks;
+  std::vector<uint64_t> seeds;
   const auto& ids = family.splits().train;
-  for (int i = 0; i < batch; ++i) tasks.push_back(family.task_space().task(ids[i % ids.size()]));
-  vec.reset(tasks);
+  for (int i = 0; i < batch; ++i) {
+    tasks.push_back(family.task_space().task(ids[i % ids.size()]));
+    seeds.push_back(derive_seed(1, {static_cast<uint64_t>(i)}));
+  }
+  vec.reset(tasks, seeds);
   // Random actions drawn up front (not timed), as in the peer.
   constexpr int kRounds = 64;
-  std::vector<int> actions(static_cast<size_t>(kRounds) * batch);
+  std::vector<Action> actions(static_cast<size_t>(kRounds) * batch);
   Rng rng(2);
-  for (int& a : actions) a = static_cast<int>(rng.uniform_int(family.output_dim()));
+  for (Action& a : actions) a = sample(family.action_spec(), rng);
   int round = 0;
   for (auto _ : state) {
-    vec.step(std::span<const int>(actions).subspan(static_cast<size_t>(round) * batch, batch));
+    vec.step(std::span<const Action>(actions).subspan(static_cast<size_t>(round) * batch, batch));
     round = (round + 1) % kRounds;
     benchmark::DoNotOptimize(vec.observations().data());
   }

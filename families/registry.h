@@ -36,13 +36,15 @@ std::shared_ptr<tasks::TaskFamily> make_family(const YAML::Node& section, const 
 // The registered defaults of a family.
 std::shared_ptr<tasks::TaskFamily> make_family(const std::string& name);
 
-// Registry entry for a family class F with a nested `Config` struct (fields() + validate()).
+// Registry entry for a family class F with its name and summary (F::kName, F::kSummary) and a
+// nested `Config` struct (fields() + validate()).
 // The `Config` is read from the section, validated, and handed to F's constructor.
 template <class F>
-FamilyInfo family_entry(std::string name, std::string summary) {
+FamilyInfo family_entry() {
+  const std::string name = F::kName;
   FamilyInfo info;
   info.name = name;
-  info.summary = std::move(summary);
+  info.summary = F::kSummary;
   info.make = [](const YAML::Node& section, const std::string& file) -> std::shared_ptr<tasks::TaskFamily> {
     ConfigReader reader(section, file, "family");
     reader.require_map();

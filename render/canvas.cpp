@@ -174,23 +174,43 @@ void Canvas::save_png(const std::string& path) const {
 
 void draw_scene(const envs::Scene& scene, Canvas& canvas) {
   const float margin = 8, caption = scene.caption.empty() ? 0.0f : 22.0f;
-  const float scale = std::min((canvas.width() - 2 * margin) / scene.width,
-                               (canvas.height() - 2 * margin - caption) / scene.height);
-  const auto X = [&](float x) { return margin + x * scale; };
-  const auto Y = [&](float y) { return margin + y * scale; };
-  canvas.fill_rect(X(0), Y(0), X(scene.width), Y(scene.height), {235, 235, 230});
+  draw_scene(scene, canvas, margin, margin, canvas.width() - 2 * margin,
+             canvas.height() - 2 * margin - caption);
+  if (caption > 0) canvas.text(scene.caption, margin, canvas.height() - 7.0f, 13, {40, 40, 40});
+}
+
+void draw_scene(const envs::Scene& scene, Canvas& canvas, float left, float top, float width,
+                float height) {
+  const float w = std::max(scene.width(), 1e-6f), h = std::max(scene.height(), 1e-6f);
+  const float scale = std::min(width / w, height / h);
+  // Centre the world in the box; flip y for y-up worlds.
+  const float ox = left + (width - w * scale) / 2, oy = top + (height - h * scale) / 2;
+  const auto X = [&](float x) { return ox + (x - scene.min.x) * scale; };
+  const auto Y = [&](float y) {
+    return scene.y_up ? oy + (scene.max.y - y) * scale : oy + (y - scene.min.y) * scale;
+  };
+  canvas.fill_rect(X(scene.min.x), Y(scene.min.y), X(scene.max.x), Y(scene.max.y),
+                   {235, 235, 230});
   for (const envs::Shape& s : scene.shapes) {
+    if (s.points.empty()) continue;
+    envs::Vec2 centre = s.points[0];
     switch (s.kind) {
       case envs::Shape::Kind::kRect:
         canvas.fill_rect(X(s.points[0].x), Y(s.points[0].y), X(s.points[1].x), Y(s.points[1].y),
                          s.color);
+        centre = {(s.points[0].x + s.points[1].x) / 2, (s.points[0].y + s.points[1].y) / 2};
         break;
       case envs::Shape::Kind::kCircle:
         canvas.fill_circle(X(s.points[0].x), Y(s.points[0].y), s.radius * scale, s.color);
         break;
       case envs::Shape::Kind::kPolygon: {
         std::vector<envs::Vec2> p;
-        for (const auto& v : s.points) p.push_back({X(v.x), Y(v.y)});
+        centre = {0, 0};
+        for (const auto& v : s.points) {
+          p.push_back({X(v.x), Y(v.y)});
+          centre.x += v.x / s.points.size();
+          centre.y += v.y / s.points.size();
+        }
         canvas.fill_polygon(p, s.color);
         break;
       }
@@ -200,8 +220,11 @@ void draw_scene(const envs::Scene& scene, Canvas& canvas) {
                       Y(s.points[i + 1].y), s.color, std::max(1.0f, s.radius * scale));
         break;
     }
+    if (!s.label.empty()) {
+      const int size = std::clamp(static_cast<int>(scale * 0.35f), 9, 16);
+      canvas.text(s.label, X(centre.x), Y(centre.y) + size * 0.35f, size, {20, 20, 20}, 0.5f);
+    }
   }
-  if (caption > 0) canvas.text(scene.caption, margin, canvas.height() - 7.0f, 13, {40, 40, 40});
 }
 
 }  // namespace hc::render

@@ -47,5 +47,8 @@ class Canvas {
 
 // Draws a scene scaled to fit `canvas` (with a margin), caption underneath.
 void draw_scene(const envs::Scene& scene, Canvas& canvas);
+// Draws a scene's world (no caption) scaled and centred into the box at (left, top).
+void draw_scene(const envs::Scene& scene, Canvas& canvas, float left, float top, float width,
+                float height);
 
 }  // namespace hc::render

@@ -106,9 +106,9 @@ std::string CheckReport::summary() const {
 
 void check_splits(const TaskFamily& f, const CheckOptions& o, CheckReport& r) {
   const TaskSpace& space = f.task_space();
-  for (const char* name : kSupportNames) {
+  for (const auto& [support, name] : EnumNames<Support>::values) {
     SplitSpec spec = f.split_spec();
-    parse_support(name, spec.support);
+    spec.support = support;
     if (!space.supports(spec.support)) continue;
     const std::string tag = fmt::format("{} support {}", f.name(), name);
     Splits a, b;
@@ -198,12 +198,17 @@ void check_datasets(const TaskFamily& f, const CheckOptions& o, CheckReport& r) 
     for (const Dataset* ds : {&d.support, &d.query}) {
       const size_t n = static_cast<size_t>(ds->rows);
       r.expect(ds->rows > 0, "empty dataset: " + w);
-      r.expect(ds->inputs.size() == n * in && ds->labels.size() == n && ds->mask.size() == n,
+      const size_t n_labels = kind == TargetKind::kActions ? 0 : n;
+      r.expect(ds->inputs.size() == n * in && ds->labels.size() == n_labels && ds->mask.size() == n,
                "inconsistent dataset sizes: " + w);
       r.expect(kind == TargetKind::kLabels ? ds->targets.empty() : ds->targets.size() == n * out,
                "targets size does not match the target kind: " + w);
       bool labels_ok = true, inputs_ok = true, soft_ok = true, steps_ok = true;
-      for (size_t i = 0; i < n; ++i) labels_ok = labels_ok && ds->labels[i] >= 0 && ds->labels[i] < out;
+      for (size_t i = 0; i < n_labels; ++i)
+        labels_ok = labels_ok && ds->labels[i] >= 0 && ds->labels[i] < out;
+      // Action vectors are finite (their bounds are the environment's, checked there).
+      if (kind == TargetKind::kActions)
+        for (float t : ds->targets) labels_ok = labels_ok && std::isfinite(t);
       for (float x : ds->inputs)
         inputs_ok = inputs_ok && std::isfinite(x) && (!f.binary_inputs() || x == 0.0f || x == 1.0f);
       if (kind == TargetKind::kSoft)

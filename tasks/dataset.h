@@ -14,6 +14,8 @@ enum class TargetKind {
   kLabels,  // one class per row (expert actions): cross-entropy, accuracy
   kSoft,    // a probability vector per row: cross-entropy to soft targets, argmax accuracy
   kValues,  // a value per class (action values): squared error, R^2, greedy accuracy
+  kActions,  // a continuous action vector per row (the expert's): squared error, R^2, and an
+             // accuracy that counts a prediction within the family's action_tolerance()
 };
 std::string_view to_string(TargetKind k);
 
@@ -21,8 +23,9 @@ std::string_view to_string(TargetKind k);
 struct Dataset {
   int64_t rows = 0;
   std::vector<float> inputs;     // rows x input_dim
-  std::vector<int32_t> labels;   // rows: the target class (expert action, argmax of soft targets)
-  std::vector<float> targets;    // rows x output_dim for kSoft and kValues; empty for kLabels
+  std::vector<int32_t> labels;   // rows: the target class (expert action, argmax of soft
+                                 // targets, greedy action); empty for kActions
+  std::vector<float> targets;    // rows x output_dim for kSoft, kValues and kActions
   std::vector<float> mask;       // rows: 1 if the row counts in losses and accuracies, else 0
   std::vector<int32_t> episode;  // rows: demonstration index (empty for i.i.d. samples)
   std::vector<int32_t> step;     // rows: time step within the demonstration

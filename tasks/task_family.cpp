@@ -16,6 +16,8 @@ std::string_view to_string(TargetKind k) {
       return "soft";
     case TargetKind::kValues:
       return "values";
+    case TargetKind::kActions:
+      return "actions";
   }
   return "?";
 }

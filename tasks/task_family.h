@@ -31,6 +31,9 @@ class TaskFamily {
   virtual int input_dim() const = 0;
   virtual int output_dim() const = 0;
   virtual TargetKind target_kind() const = 0;
+  // kActions: a predicted action counts as right when every component is within this distance
+  // of the expert's, in the action's own units.
+  virtual double action_tolerance() const { return 0.0; }
   // Observations are one-hot (every input is 0 or 1), so sparse input paths apply.
   virtual bool binary_inputs() const { return false; }
 

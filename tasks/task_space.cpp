@@ -74,26 +74,6 @@ bool in_disconnected_support(const std::vector<int>& masks, int modules) {
 
 }  // namespace
 
-std::string_view to_string(Support s) { return kSupportNames[static_cast<int>(s)]; }
-
-bool parse_support(std::string_view name, Support& out) {
-  for (int i = 0; i < 5; ++i)
-    if (name == kSupportNames[i]) {
-      out = static_cast<Support>(i);
-      return true;
-    }
-  return false;
-}
-
-SplitSpec make_split_spec(std::string_view support, double frac_ood, int train_hot) {
-  SplitSpec s;
-  if (!parse_support(support, s.support))
-    throw Error(fmt::format("unknown task support '{}'", support));
-  s.frac_ood = frac_ood;
-  s.train_hot = train_hot;
-  return s;
-}
-
 TaskSpace TaskSpace::categorical(std::vector<Factor> factors) {
   TaskSpace space;
   int64_t n = 1;

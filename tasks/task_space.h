@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/config.h"
 #include "base/rng.h"
 
 namespace hc::tasks {
@@ -24,12 +25,21 @@ namespace hc::tasks {
 //  disconnected      train on single modules and pairs drawn within the first half or within the
 //                    second half of the modules only.
 enum class Support { kRandom, kNonCompositional, kKHot, kConnected, kDisconnected };
+}  // namespace hc::tasks
 
-std::string_view to_string(Support s);
-// Parses a support name; returns false if unknown.
-bool parse_support(std::string_view name, Support& out);
-inline constexpr const char* kSupportNames[] = {"random", "non_compositional", "k_hot", "connected",
-                                                "disconnected"};
+template <>
+struct hc::EnumNames<hc::tasks::Support> {
+  using S = hc::tasks::Support;
+  static constexpr std::pair<S, const char*> values[] = {{S::kRandom, "random"},
+                                                         {S::kNonCompositional, "non_compositional"},
+                                                         {S::kKHot, "k_hot"},
+                                                         {S::kConnected, "connected"},
+                                                         {S::kDisconnected, "disconnected"}};
+};
+
+namespace hc::tasks {
+
+inline std::string_view to_string(Support s) { return name_of(s); }
 
 struct Task {
   int64_t id = -1;          // index into TaskSpace::task(id)
@@ -43,9 +53,27 @@ struct SplitSpec {
   int train_hot = 0;       // k-hot spaces: most modules per group seen in training (0 = all)
 };
 
-// The split spec of a family config's `support` and `frac_ood` keys (and, for k-hot spaces, the
-// hotness seen in training). The support name must be one parse_support accepts.
-SplitSpec make_split_spec(std::string_view support, double frac_ood, int train_hot = 0);
+// The keys every family's config shares for its task split, declared once.
+struct SplitConfig {
+  uint64_t seed = 2023;
+  Support support = Support::kRandom;
+  double frac_ood = 0.25;
+
+  // `allowed`: the supports that apply to the family's task space.
+  template <class V>
+  void fields(V& v, std::vector<Support> allowed) {
+    v("seed", seed, "seed of the family's fixed parts (mazes, modules, teacher) and of its split");
+    v("support", support, "task support of the split", one_of(std::move(allowed)));
+    v("frac_ood", frac_ood, "random support: fraction of tasks held out", in_open_range(0.0, 1.0));
+  }
+  // The split spec, with the hotness seen in training for k-hot spaces (0: all).
+  SplitSpec spec(int train_hot = 0) const { return {support, frac_ood, train_hot}; }
+};
+
+// Every support, for k-hot task spaces.
+inline const std::vector<Support> kAllSupports = {Support::kRandom, Support::kNonCompositional,
+                                                  Support::kKHot, Support::kConnected,
+                                                  Support::kDisconnected};
 
 struct Splits {
   std::vector<int64_t> train;  // in-distribution task ids (also used, with fresh seeds, as test)

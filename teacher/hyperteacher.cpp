@@ -41,10 +41,9 @@ void HyperteacherConfig::validate(const ConfigReader& r) const {
 }
 
 HyperteacherFamily::HyperteacherFamily(const Config& c)
-    : tasks::TaskFamily("hyperteacher", make_space(c), tasks::make_split_spec(c.support, c.frac_ood, c.num_hot),
-                 c.seed, c.continuous),
+    : tasks::TaskFamily(kName, make_space(c), c.split.spec(c.num_hot), c.split.seed, c.continuous),
       config_(c) {
-  Rng rng(derive_seed(c.seed, {0x7eac}));
+  Rng rng(derive_seed(c.split.seed, {0x7eac}));
   const auto normal = [&](std::vector<float>& w, size_t n) {
     w.resize(n);
     for (float& x : w) x = static_cast<float>(rng.truncated_normal());

@@ -23,7 +23,7 @@
 namespace hc::teacher {
 
 struct HyperteacherConfig {
-  uint64_t seed = 2023;
+  tasks::SplitConfig split;
   int input_dim = 16;
   int hidden_dim = 32;
   int num_hidden = 3;
@@ -36,12 +36,10 @@ struct HyperteacherConfig {
   int support_shots = 256;
   int query_shots = 256;
   int reference_inputs = 1000;
-  std::string support = "random";
-  double frac_ood = 0.25;
 
   template <class V>
   void fields(V& v) {
-    v("seed", seed, "seed of the teacher weights and of the task split");
+    split.fields(v, tasks::kAllSupports);
     v("input_dim", input_dim, "teacher input size", in_range(1, 4096));
     v("hidden_dim", hidden_dim, "teacher hidden width", in_range(1, 1024));
     v("num_hidden", num_hidden, "teacher hidden layers; all but the first are generated",
@@ -57,15 +55,15 @@ struct HyperteacherConfig {
     v("query_shots", query_shots, "samples per query set", in_range(1, 1000000));
     v("reference_inputs", reference_inputs, "inputs used to standardise each task's outputs",
       in_range(2, 1000000));
-    v("support", support, "task support of the split",
-      one_of({"random", "non_compositional", "k_hot", "connected", "disconnected"}));
-    v("frac_ood", frac_ood, "random support: fraction of tasks held out", in_open_range(0.0, 1.0));
   }
   void validate(const ConfigReader& r) const;
 };
 
 class HyperteacherFamily : public tasks::TaskFamily {
  public:
+  static constexpr const char* kName = "hyperteacher";
+  static constexpr const char* kSummary =
+      "teacher-student: a modular teacher network generates each task";
   using Config = HyperteacherConfig;
   explicit HyperteacherFamily(const Config& config);
 

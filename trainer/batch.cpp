@@ -66,7 +66,7 @@ SetTensors pack_set(const tasks::TaskFamily& family, std::span<const tasks::Task
     int64_t* episode = s.episode.data_ptr<int64_t>() + t * n;
     int64_t* step = s.step.data_ptr<int64_t>() + t * n;
     for (int64_t r = 0; r < rows; ++r) {
-      labels[r] = ds.labels[r];
+      if (!ds.labels.empty()) labels[r] = ds.labels[r];  // none for action vectors
       mask[r] = ds.mask[r];
       if (ds.episodes > 0) {
         episode[r] = ds.episode[r];

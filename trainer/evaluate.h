@@ -1,22 +1,18 @@
-// Evaluation of a learner on fixed sets of tasks: query loss and accuracy (or R^2 of action
-// values) in-distribution and OOD (per hotness where the family has it), identification of the
-// true task latents from the adapted parameters, and closed-loop success in the environment.
+// Evaluation of a learner on fixed sets of tasks, by three units that can also be used alone:
+// open-loop query statistics (open_loop.h), closed-loop episodes in the environment
+// (closed_loop.h) and the identification probe (identification.h).
 #pragma once
 
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "tasks/task_family.h"
 #include "trainer/batch.h"
 #include "trainer/config.h"
 #include "trainer/meta_learner.h"
+#include "trainer/open_loop.h"
 
 namespace hc::trainer {
-
-// Named values in a fixed order, e.g. ("ood/acc", 0.93).
-using Metrics = std::vector<std::pair<std::string, double>>;
-double metric(const Metrics& m, const std::string& name);  // NaN if absent
 
 struct EvalSet {
   std::string name;  // test (training combinations, fresh data), valid, ood, ood_hot<h>
@@ -28,15 +24,9 @@ struct EvalSet {
 std::vector<EvalSet> make_eval_sets(const tasks::TaskFamily& family, const EvalConfig& config,
                                     uint64_t seed);
 
-// Ridge regression (l2 penalty `l2`, unpenalised intercept) from features to targets, fitted on
-// (x_fit, y_fit); returns R^2 of each target column on (x_score, y_score), NaN where the scored
-// column has no variance.
-std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
-                             const torch::Tensor& x_score, const torch::Tensor& y_score,
-                             double l2 = 1.0);
-
 class Evaluator {
  public:
+  // Sets are evaluated in chunks of `chunk` tasks, each cut into `shards` shards as in training.
   Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, uint64_t seed, int chunk,
             int shards);
   Metrics run(Learner& learner);

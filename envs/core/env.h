@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "base/rng.h"
@@ -21,16 +23,29 @@ using tasks::TaskSpace;
 
 [[noreturn]] void throw_wrong_env(const char* who);
 
+// Why an episode ended.
+enum class EndReason : uint8_t {
+  kRunning,    // it has not ended
+  kSolved,     // the task's goal was reached (terminated)
+  kFailed,     // the task cannot be solved any more, e.g. a crash (terminated)
+  kStopped,    // the agent ended the episode with an action (terminated)
+  kTimeLimit,  // the time limit was hit (truncated)
+};
+std::string_view to_string(EndReason r);
+
 struct StepResult {
   float reward = 0.0f;
-  bool terminated = false;  // the task's own end (goal reached, episode ended by an action)
+  bool terminated = false;  // the task's own end (goal reached, failure, a stopping action)
   bool truncated = false;   // the time limit was hit
+  bool success = false;     // the episode ended with its task solved (set on the last step)
+  EndReason end = EndReason::kRunning;
   bool done() const { return terminated || truncated; }
 };
 
 // One episode at a time of one family. The base class does the bookkeeping every environment
-// shares (action validation, step counting, time limit, stepping a finished episode); a family
-// writes only on_reset, on_step, observe and scene.
+// shares (action validation, step counting, time limit, end reason and success, stepping a
+// finished episode); a family writes only on_reset, on_step, observe, and optionally scene,
+// describe and judge_success.
 //
 // Episode boundaries: after a step that returns done(), observe() shows the final state and
 // further steps throw until the next reset.
@@ -54,21 +69,28 @@ class Env {
   virtual void observe(std::span<float> out) const = 0;
   std::vector<float> observation() const;
 
-  // Drawing primitives of the current state.
-  virtual Scene scene() const = 0;
-  // Static layout and positions of the current episode, for `hypercomp demo --json`.
-  virtual nlohmann::json describe() const = 0;
+  // Drawing primitives of the current state. The default draws the observation: a grid of
+  // channels as coloured cells, a vector as bars within its bounds.
+  virtual Scene scene() const;
+  // The current state for tools (`hypercomp demo --json`). Default: the observation.
+  virtual nlohmann::json describe() const;
 
   const Task& task() const { return task_; }
   const TaskSpace& task_space() const { return space_; }
   int elapsed() const { return elapsed_; }  // steps taken in this episode
-  bool done() const { return done_; }
+  bool done() const { return end_ != EndReason::kRunning; }
+  EndReason end_reason() const { return end_; }
+  bool success() const { return success_; }  // the finished episode solved its task
   bool started() const { return task_.id >= 0; }
 
  protected:
   virtual void on_reset(Rng& rng, const Task& task) = 0;
-  // Called with a validated action on a running episode.
+  // Called with a validated action on a running episode. Sets reward and, when the task itself
+  // ends the episode, terminated with its end reason; the base class adds the time limit.
   virtual StepResult on_step(const Action& a) = 0;
+  // Whether the episode that just ended (`last`: its final step) solved the task. Default: it
+  // ended by reaching the goal.
+  virtual bool judge_success(const StepResult& last) const { return last.end == EndReason::kSolved; }
 
  private:
   const TaskSpace& space_;
@@ -78,19 +100,22 @@ class Env {
   Rng rng_;
   Task task_;
   int elapsed_ = 0;
-  bool done_ = false;
+  EndReason end_ = EndReason::kRunning;
+  bool success_ = false;
 };
 
-// Produces the supervision for imitation: an optimal (or scripted near-optimal) action for the
-// current state of an environment of its family, and optionally the optimal action values.
+// Produces the supervision for imitation: the action an optimal (or scripted near-optimal)
+// agent takes in the current state of an environment of its family.
 class Expert {
  public:
   virtual ~Expert() = default;
-  // `values`, if non-empty, receives the optimal value of every action (action_spec().n).
-  virtual int act(const Env& env, std::span<float> values) const = 0;
-  // Optimal expected discounted return from the current state, under the family's discount.
-  // Computed independently of act(), so tests can check that demonstrations are optimal.
-  virtual double optimal_value(const Env& env) const = 0;
+  // `values`, if non-empty, receives the optimal value of every discrete action
+  // (action_spec().n); only experts of families with exact action values write it.
+  virtual Action act(const Env& env, std::span<float> values) const = 0;
+  // Optimal expected discounted return from the current state under the family's discount,
+  // computed independently of act() so that tests can check that demonstrations are optimal;
+  // nullopt for scripted experts, whose success rate is checked instead.
+  virtual std::optional<double> optimal_value(const Env& env) const { return std::nullopt; }
 };
 
 // Casts an environment to the concrete type an expert or renderer expects; throws EnvError if
@@ -104,16 +129,18 @@ const E& env_cast(const Env& env, const char* who) {
 
 // One recorded episode.
 struct Episode {
-  std::vector<float> observations;  // (steps + 1) x obs size: every observation incl. the last
-  std::vector<int> actions;
-  std::vector<float> values;        // steps x actions, when the expert gives action values
+  std::vector<float> observations;  // (steps + 1) x obs size, incl. the final one (if recorded)
+  std::vector<Action> actions;
+  std::vector<float> values;        // steps x actions, when the actor gives action values
   std::vector<float> rewards;
-  bool terminated = false, truncated = false;
+  bool terminated = false, truncated = false, success = false;
+  EndReason end = EndReason::kRunning;
   float total_return(double discount = 1.0) const;
   int steps() const { return static_cast<int>(actions.size()); }
 };
 
-// Runs the expert from reset(seed, task) to the end of the episode.
+// Runs the expert alone from reset(seed, task) to the end of the episode (batches of episodes
+// go through envs::rollout).
 Episode run_expert(Env& env, const Expert& expert, uint64_t seed, const Task& task,
                    bool with_values = false);
 

@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include "base/error.h"
+#include "envs/core/vector_env.h"
 
 namespace hc::envs {
 
@@ -19,11 +18,6 @@ const EnvFamily& require_env_family(const tasks::TaskFamily& family, std::string
                           what, family.name()));
 }
 
-bool EnvFamily::success(const Episode& episode, double optimal_return) const {
-  return episode.total_return(discount()) >=
-         optimal_return - 1e-4 * std::max(1.0, std::abs(optimal_return));
-}
-
 EnvFamily::EnvFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,
                      bool continuous_weights, DemoConfig demos, ObservationSpec obs, ActionSpec act)
     : tasks::TaskFamily(std::move(name), std::move(space), split, seed, continuous_weights),
@@ -31,38 +25,45 @@ EnvFamily::EnvFamily(std::string name, TaskSpace space, SplitSpec split, uint64_
       obs_spec_(std::move(obs)),
       act_spec_(std::move(act)) {}
 
-void EnvFamily::append_demo(Env& env, const Expert& expert, uint64_t seed, const Task& task,
-                            Dataset& out) const {
-  const bool values = target_kind() == TargetKind::kValues;
-  const Episode ep = run_expert(env, expert, seed, task, values);
-  const int64_t n_obs = input_dim();
-  const int demo = out.episodes++;
-  for (int s = 0; s < ep.steps(); ++s) {
-    out.inputs.insert(out.inputs.end(), ep.observations.begin() + s * n_obs,
-                      ep.observations.begin() + (s + 1) * n_obs);
-    out.labels.push_back(ep.actions[s]);
-    if (values)
-      out.targets.insert(out.targets.end(), ep.values.begin() + s * output_dim(),
-                         ep.values.begin() + (s + 1) * output_dim());
-    out.mask.push_back(1.0f);
-    out.episode.push_back(demo);
-    out.step.push_back(s);
-    ++out.rows;
-  }
-}
-
 TaskData EnvFamily::make_task_data(const Task& task, uint64_t seed) const {
   TaskData data;
   data.task = instance(task, seed);
   data.latent = task_space().latent(data.task);
-  auto env = make_env();
-  auto expert = make_expert();
-  for (int d = 0; d < demos_.support_demos; ++d)
-    append_demo(*env, *expert, derive_seed(seed, {1, static_cast<uint64_t>(d)}), data.task,
-                data.support);
-  for (int d = 0; d < demos_.query_demos; ++d)
-    append_demo(*env, *expert, derive_seed(seed, {2, static_cast<uint64_t>(d)}), data.task,
-                data.query);
+  const int support = demos_.support_demos, n = support + demos_.query_demos;
+  // Serial inside: the data pipeline already runs tasks in parallel.
+  VectorEnv venv(*this, n, /*grain=*/n);
+  const std::vector<Task> tasks(n, data.task);
+  std::vector<uint64_t> seeds(n);
+  for (int d = 0; d < n; ++d)
+    seeds[d] = d < support ? derive_seed(seed, {1, static_cast<uint64_t>(d)})
+                           : derive_seed(seed, {2, static_cast<uint64_t>(d - support)});
+  const auto expert = make_expert();
+  const TargetKind kind = target_kind();
+  const std::vector<Episode> episodes =
+      rollout(venv, tasks, seeds, expert_actor(*expert), {.values = kind == TargetKind::kValues});
+
+  const int64_t n_obs = input_dim(), n_out = output_dim();
+  for (int d = 0; d < n; ++d) {
+    const Episode& ep = episodes[d];
+    Dataset& out = d < support ? data.support : data.query;
+    const int demo = out.episodes++;
+    for (int s = 0; s < ep.steps(); ++s) {
+      out.inputs.insert(out.inputs.end(), ep.observations.begin() + s * n_obs,
+                        ep.observations.begin() + (s + 1) * n_obs);
+      const Action& a = ep.actions[s];
+      if (kind == TargetKind::kActions)
+        out.targets.insert(out.targets.end(), a.value.begin(), a.value.begin() + a.dim);
+      else
+        out.labels.push_back(a.index);
+      if (kind == TargetKind::kValues)
+        out.targets.insert(out.targets.end(), ep.values.begin() + s * n_out,
+                           ep.values.begin() + (s + 1) * n_out);
+      out.mask.push_back(1.0f);
+      out.episode.push_back(demo);
+      out.step.push_back(s);
+      ++out.rows;
+    }
+  }
   return data;
 }
 

@@ -1,9 +1,11 @@
 // Families whose tasks are played in an environment: their datasets are expert demonstrations,
-// one row per step (the observation, and the expert's action or action values as target).
+// one row per step (the observation, and the expert's action, action vector or action values as
+// the target).
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "envs/core/env.h"
 #include "tasks/task_family.h"
@@ -11,7 +13,6 @@
 namespace hc::envs {
 
 using tasks::Dataset;
-using tasks::make_split_spec;
 using tasks::SplitSpec;
 using tasks::TargetKind;
 using tasks::TaskData;
@@ -20,10 +21,14 @@ using tasks::TaskData;
 struct DemoConfig {
   int support_demos = 1;  // expert demonstrations in the support set
   int query_demos = 1;    // expert demonstrations in the query set
+
+  template <class V>
+  void fields(V& v) {
+    v("support_demos", support_demos, "expert demonstrations per support set", in_range(1, 1024));
+    v("query_demos", query_demos, "expert demonstrations per query set", in_range(1, 1024));
+  }
 };
 
-// An environment family's datasets are expert demonstrations: each row is an observation with
-// the expert's action (and, for kValues, the optimal action values) as the target.
 class EnvFamily : public tasks::TaskFamily {
  public:
   EnvFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,
@@ -32,28 +37,30 @@ class EnvFamily : public tasks::TaskFamily {
   int input_dim() const override { return static_cast<int>(obs_spec_.size()); }
   int output_dim() const override { return act_spec_.n; }
   bool binary_inputs() const override { return obs_spec_.binary; }
+  // Discrete actions: the expert's action as a label; a box: the expert's action vector.
+  TargetKind target_kind() const override {
+    return act_spec_.discrete ? TargetKind::kLabels : TargetKind::kActions;
+  }
+  // Demonstrations of `task`, each played through envs::rollout. Thread-safe.
   TaskData make_task_data(const Task& task, uint64_t seed) const override;
 
   virtual std::unique_ptr<Env> make_env() const = 0;
   virtual std::unique_ptr<Expert> make_expert() const = 0;
   // Discount used for returns and action values (1 if undiscounted).
   virtual double discount() const { return 1.0; }
-  // Whether an episode solved its task, given the expert's optimal return from its start
-  // (closed-loop evaluation). Default: the discounted return reaches the optimum.
-  virtual bool success(const Episode& episode, double optimal_return) const;
+  // The share of episodes, over all tasks, that the expert must solve: 1 for experts with exact
+  // values (they are checked for optimality too), lower for scripted controllers.
+  virtual double expert_success_threshold() const { return 1.0; }
 
   const DemoConfig& demos() const { return demos_; }
   const ObservationSpec& observation_spec() const { return obs_spec_; }
   const ActionSpec& action_spec() const { return act_spec_; }
 
  private:
-  void append_demo(Env& env, const Expert& expert, uint64_t seed, const Task& task,
-                   Dataset& out) const;
   DemoConfig demos_;
   ObservationSpec obs_spec_;
   ActionSpec act_spec_;
 };
-
 
 // The family as an environment family, or nullptr if its tasks have no environment.
 const EnvFamily* as_env_family(const tasks::TaskFamily& family);

@@ -17,7 +17,7 @@ struct Vec2 {
   float x = 0, y = 0;
 };
 
-// One filled primitive in world units; y grows downwards, as in a grid's row index.
+// One filled primitive in world units.
 struct Shape {
   enum class Kind { kRect, kCircle, kPolygon, kLine };
   Kind kind = Kind::kRect;
@@ -25,20 +25,36 @@ struct Shape {
   float radius = 0;          // circle radius, or line width
   Color color;
   char glyph = 0;            // character for text output; 0 = not drawn as text
+  std::string label;         // short text drawn at the shape's centre by renderers ("" = none)
 };
 
+// A picture of one state: shapes in world units inside the extent [min, max], drawn in order.
 struct Scene {
-  float width = 0, height = 0;  // world extent; grid scenes use one unit per cell
-  std::vector<Shape> shapes;    // painter's order
-  std::string caption;          // one line shown under the picture
+  Vec2 min{0, 0}, max{1, 1};  // world extent
+  bool y_up = false;          // y grows upwards (physics); else downwards (a grid's row index)
+  float fps = 8;              // viewers: steps per second at normal speed
+  std::vector<Shape> shapes;  // painter's order
+  std::string caption;        // one line shown under the picture
 
-  void rect(float x0, float y0, float x1, float y1, Color c, char glyph = 0) {
-    shapes.push_back({Shape::Kind::kRect, {{x0, y0}, {x1, y1}}, 0, c, glyph});
-  }
-  void circle(float x, float y, float r, Color c, char glyph = 0) {
-    shapes.push_back({Shape::Kind::kCircle, {{x, y}}, r, c, glyph});
-  }
+  // A y-down scene of cols x rows unit cells, as grids use.
+  static Scene grid(int cols, int rows);
+  float width() const { return max.x - min.x; }
+  float height() const { return max.y - min.y; }
+
+  void rect(float x0, float y0, float x1, float y1, Color c, char glyph = 0);
+  void circle(float x, float y, float r, Color c, char glyph = 0);
+  void polygon(std::vector<Vec2> points, Color c, char glyph = 0);
+  void line(std::vector<Vec2> points, float width, Color c);
+  // A filled marker of one of kMarkers outlines (circle, square, triangle, diamond, pentagon,
+  // hexagon, star, cross) inscribed in a circle of radius r: kinds told apart by shape as well
+  // as colour.
+  static constexpr int kMarkers = 8;
+  void marker(int kind, float x, float y, float r, Color c, char glyph = 0);
 };
+
+// A qualitative colour per index, distinguishable for common colour-vision deficiencies
+// (Okabe-Ito), repeating after eight.
+Color palette_color(int i);
 
 // Draws a scene as text, one character per cell of a cols x rows raster ('.' for empty).
 std::string to_ascii(const Scene& scene, int cols, int rows);

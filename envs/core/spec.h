@@ -9,30 +9,44 @@
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
+
 namespace hc::envs {
 
-// Shape and bounds of an observation; observations are flat float32 arrays in row-major order.
+// Shape and per-element bounds of an observation; observations are flat float32 arrays in
+// row-major order. Bounds may be infinite (velocities next to 0/1 contact flags).
 struct ObservationSpec {
-  std::vector<int> shape;               // e.g. {rows, cols, channels}
-  float low = 0.0f;                     // every value is >= low
-  float high = 1.0f;                    // every value is <= high
-  bool binary = false;                  // every value is exactly 0 or 1 (one-hot encodings)
-  std::vector<std::string> channel_names;  // names of the last axis, when it is a channel axis
+  std::vector<int> shape;          // e.g. {rows, cols, channels} or {components}
+  std::vector<float> low, high;    // one bound per element (size() of each)
+  bool binary = false;             // every value is exactly 0 or 1 (one-hot encodings)
+  std::vector<std::string> names;  // names along the last axis: channels, or vector components
+
+  // A rows x cols grid of one-hot channels, every element 0 or 1.
+  static ObservationSpec grid(int rows, int cols, std::vector<std::string> channels);
+  // A vector of named components with their bounds.
+  static ObservationSpec vector(std::vector<std::string> names, std::vector<float> low,
+                                std::vector<float> high);
 
   int64_t size() const {
     return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
   }
-  // True if `obs` has the right size and every value respects the bounds (and binary-ness).
+  // True if `obs` has the right size and every value respects its bounds (and binary-ness).
   bool contains(std::span<const float> obs) const;
+  // Why `obs` is not contained ("" if it is): the first offending element, its value and bounds.
+  std::string violation(std::span<const float> obs) const;
 };
 
-// Discrete actions are indices in [0, n); continuous actions are vectors of n values in
-// [low, high].
+// Discrete actions are indices in [0, n); box actions are vectors of n components, each within
+// its own [low, high].
 struct ActionSpec {
   bool discrete = true;
-  int n = 0;                        // number of discrete actions, or continuous dimension
-  std::vector<std::string> names;   // one name per discrete action
-  float low = -1.0f, high = 1.0f;  // bounds of every continuous component
+  int n = 0;                       // number of discrete actions, or dimension of the box
+  std::vector<std::string> names;  // one name per discrete action, or per box component
+  std::vector<float> low, high;    // box: bounds of every component (finite)
+
+  static ActionSpec actions(std::vector<std::string> names);
+  static ActionSpec box(std::vector<std::string> names, std::vector<float> low,
+                        std::vector<float> high);
 };
 
 // One action: a discrete index or a small continuous vector, stored inline (no allocation).
@@ -48,9 +62,16 @@ struct Action {
     return x;
   }
   static Action continuous(std::span<const float> v);
+  std::span<const float> vector() const { return {value.data(), static_cast<size_t>(dim)}; }
+  bool operator==(const Action& o) const;
 };
 
-// Throws EnvError unless `a` is a valid action under `spec`.
+// Throws EnvError unless `a` is a valid action under `spec`: the right kind and dimension, every
+// component finite and within its bound. The message names the component and the bound.
 void validate_action(const ActionSpec& spec, const Action& a);
+// A uniformly random valid action.
+Action sample(const ActionSpec& spec, Rng& rng);
+// "right" or "(0.25, -1)", for traces.
+std::string to_string(const ActionSpec& spec, const Action& a);
 
 }  // namespace hc::envs

@@ -28,26 +28,18 @@ TaskSpace make_space(const GoalsConfig& c) {
 }
 
 ObservationSpec make_obs_spec(const GoalsConfig& c) {
-  ObservationSpec s;
-  s.shape = {c.grid_size, c.grid_size, c.num_objects + 2};
-  s.binary = true;
-  for (int i = 0; i < c.num_objects; ++i) s.channel_names.push_back(fmt::format("object_{}", i));
-  s.channel_names.push_back("wall");
-  s.channel_names.push_back("agent");
-  return s;
+  std::vector<std::string> channels;
+  for (int i = 0; i < c.num_objects; ++i) channels.push_back(fmt::format("object_{}", i));
+  channels.push_back("wall");
+  channels.push_back("agent");
+  return ObservationSpec::grid(c.grid_size, c.grid_size, std::move(channels));
 }
 
 ActionSpec make_act_spec(const GoalsConfig& c) {
-  ActionSpec s;
-  s.n = 4 + c.num_interactions;
-  s.names = {kMoveNames, kMoveNames + 4};
-  for (int i = 0; i < c.num_interactions; ++i) s.names.push_back(fmt::format("interact_{}", i));
-  return s;
+  std::vector<std::string> names(kMoveNames, kMoveNames + 4);
+  for (int i = 0; i < c.num_interactions; ++i) names.push_back(fmt::format("interact_{}", i));
+  return ActionSpec::actions(std::move(names));
 }
-
-// Object colours, by type.
-constexpr Color kPalette[] = {{230, 80, 70},  {70, 150, 230}, {90, 190, 90},  {240, 190, 50},
-                              {170, 90, 200}, {60, 200, 200}, {240, 130, 40}, {150, 150, 150}};
 
 }  // namespace
 
@@ -67,10 +59,8 @@ int GoalsWorld::quadrant(int cell) const {
 }
 
 GoalsFamily::GoalsFamily(const Config& c)
-    : EnvFamily("compositional_goals", make_space(c), make_split_spec(c.support, c.frac_ood),
-                c.seed,
-                /*continuous_weights=*/false, {c.support_demos, c.query_demos}, make_obs_spec(c),
-                make_act_spec(c)),
+    : EnvFamily(kName, make_space(c), c.split.spec(), c.split.seed,
+                /*continuous_weights=*/false, c.demos, make_obs_spec(c), make_act_spec(c)),
       config_(c) {
   auto world = std::make_shared<GoalsWorld>();
   world->config = c;
@@ -82,11 +72,11 @@ GoalsFamily::GoalsFamily(const Config& c)
     for (int attempt = 0;; ++attempt) {
       if (attempt == 100)
         throw ConfigError(fmt::format(
-            "compositional_goals: no {}x{} maze with a start cell at distance >= {} from a goal "
-            "in every quadrant (maze {})",
-            size, size, size, i));
+            "{}: no {}x{} maze with a start cell at distance >= {} from a goal in every quadrant "
+            "(maze {})",
+            kName, size, size, size, i));
       Maze maze = Maze::random(
-          size, derive_seed(c.seed, {static_cast<uint64_t>(i), static_cast<uint64_t>(attempt)}));
+          size, derive_seed(c.split.seed, {static_cast<uint64_t>(i), static_cast<uint64_t>(attempt)}));
       std::array<std::vector<int>, 4> goals;
       std::vector<std::vector<int>> starts(maze.cells());
       for (int g : maze.free_cells()) {
@@ -111,9 +101,9 @@ GoalsFamily::GoalsFamily(const Config& c)
   }
   if (c.max_steps < longest + 1)
     throw ConfigError(fmt::format(
-        "compositional_goals: max_steps = {} is shorter than the longest expert demonstration "
-        "({} steps); expected max_steps >= {}",
-        c.max_steps, longest + 1, longest + 1));
+        "{}: max_steps = {} is shorter than the longest expert demonstration ({} steps); "
+        "expected max_steps >= {}",
+        kName, c.max_steps, longest + 1, longest + 1));
   world_ = std::move(world);
 }
 
@@ -171,6 +161,7 @@ StepResult GoalsEnv::on_step(const Action& a) {
   } else if (a.index - 4 == interaction_ && agent_ == goal_cell_) {
     r.reward = 1.0f;
     r.terminated = true;
+    r.end = EndReason::kSolved;
   }
   return r;
 }
@@ -186,20 +177,23 @@ void GoalsEnv::observe(std::span<float> out) const {
 Scene GoalsEnv::scene() const {
   const GoalsConfig& c = world_->config;
   const int n = c.grid_size;
-  Scene s;
-  s.width = s.height = static_cast<float>(n);
+  Scene s = Scene::grid(n, n);
   for (int cell = 0; cell < n * n; ++cell) {
     const float x = static_cast<float>(cell % n), y = static_cast<float>(cell / n);
     if (maze().wall(cell)) s.rect(x, y, x + 1, y + 1, {70, 70, 80}, '#');
   }
-  // Distractors first so that the goal is drawn on top when they share a cell.
+  // Object types differ in shape and colour; distractors first so that the goal, drawn larger
+  // with a ring, is on top when they share a cell.
   for (size_t i = object_cells_.size(); i-- > 0;) {
     const int cell = object_cells_[i];
     const float x = cell % n + 0.5f, y = cell / n + 0.5f;
     const char glyph = static_cast<char>((i == 0 ? 'A' : 'a') + object_types_[i]);
-    s.circle(x, y, i == 0 ? 0.42f : 0.3f, kPalette[object_types_[i] % 8], glyph);
+    if (i == 0) s.circle(x, y, 0.47f, {30, 30, 30});
+    s.marker(object_types_[i], x, y, i == 0 ? 0.38f : 0.3f, palette_color(object_types_[i]),
+             glyph);
   }
-  s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.25f, {250, 250, 250}, '@');
+  s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.22f, {250, 250, 250}, '@');
+  s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.12f, {20, 20, 20});
   s.caption = fmt::format("{} | step {}", task_space().describe(task()), elapsed());
   return s;
 }
@@ -224,8 +218,8 @@ nlohmann::json GoalsEnv::describe() const {
           {"agent", pos(agent_)}};
 }
 
-int GoalsExpert::act(const Env& env, std::span<float> values) const {
-  const auto& e = env_cast<GoalsEnv>(env, "compositional_goals expert");
+Action GoalsExpert::act(const Env& env, std::span<float> values) const {
+  const auto& e = env_cast<GoalsEnv>(env, "the goals expert");
   const Maze& m = e.maze();
   const int goal = e.goal_cell(), agent = e.agent(), d = m.distance(agent, goal);
   if (!values.empty()) {
@@ -236,14 +230,14 @@ int GoalsExpert::act(const Env& env, std::span<float> values) const {
       values[a] = static_cast<float>(
           static_cast<int>(a) - 4 == e.interaction() && d == 0 ? 1.0 : std::pow(discount_, 1 + d));
   }
-  if (d == 0) return 4 + e.interaction();
+  if (d == 0) return Action::discrete(4 + e.interaction());
   for (int a = 0; a < 4; ++a)
-    if (m.distance(m.next(agent, a), goal) == d - 1) return a;
-  throw EnvError("compositional_goals expert: the goal is unreachable");  // mazes are connected
+    if (m.distance(m.next(agent, a), goal) == d - 1) return Action::discrete(a);
+  throw EnvError("the goals expert: the goal is unreachable");  // mazes are connected
 }
 
-double GoalsExpert::optimal_value(const Env& env) const {
-  const auto& e = env_cast<GoalsEnv>(env, "compositional_goals expert");
+std::optional<double> GoalsExpert::optimal_value(const Env& env) const {
+  const auto& e = env_cast<GoalsEnv>(env, "the goals expert");
   return std::pow(discount_, e.maze().distance(e.agent(), e.goal_cell()));
 }
 

@@ -26,7 +26,7 @@
 namespace hc::envs::grid {
 
 struct GoalsConfig {
-  uint64_t seed = 2023;
+  tasks::SplitConfig split;
   int grid_size = 11;
   int num_mazes = 5;
   int num_objects = 5;
@@ -34,14 +34,11 @@ struct GoalsConfig {
   int num_distractors = 4;
   int max_steps = 120;
   double discount = 0.9;
-  std::string support = "random";
-  double frac_ood = 0.25;
-  int support_demos = 1;
-  int query_demos = 1;
+  DemoConfig demos;
 
   template <class V>
   void fields(V& v) {
-    v("seed", seed, "seed of the mazes and of the task split");
+    split.fields(v, {tasks::Support::kRandom, tasks::Support::kNonCompositional});
     v("grid_size", grid_size, "side of the square grid in cells", odd() && in_range(5, 31));
     v("num_mazes", num_mazes, "number of random mazes (values of the maze factor)",
       in_range(1, 64));
@@ -51,10 +48,7 @@ struct GoalsConfig {
     v("num_distractors", num_distractors, "objects placed besides the goal", in_range(0, 32));
     v("max_steps", max_steps, "time limit of an episode in steps", in_range(1, 100000));
     v("discount", discount, "discount of returns and action values", in_range(0.01, 1.0));
-    v("support", support, "task support of the split", one_of({"random", "non_compositional"}));
-    v("frac_ood", frac_ood, "random support: fraction of tasks held out", in_open_range(0.0, 1.0));
-    v("support_demos", support_demos, "expert demonstrations per support set", in_range(1, 1024));
-    v("query_demos", query_demos, "expert demonstrations per query set", in_range(1, 1024));
+    demos.fields(v);
   }
   void validate(const ConfigReader& r) const;
 };
@@ -102,8 +96,8 @@ class GoalsEnv : public Env {
 class GoalsExpert : public Expert {
  public:
   explicit GoalsExpert(double discount) : discount_(discount) {}
-  int act(const Env& env, std::span<float> values) const override;
-  double optimal_value(const Env& env) const override;
+  Action act(const Env& env, std::span<float> values) const override;
+  std::optional<double> optimal_value(const Env& env) const override;
 
  private:
   double discount_;
@@ -111,6 +105,8 @@ class GoalsExpert : public Expert {
 
 class GoalsFamily : public EnvFamily {
  public:
+  static constexpr const char* kName = "compositional_goals";
+  static constexpr const char* kSummary = "gridworld: reach a goal object in a maze, then interact";
   using Config = GoalsConfig;
   explicit GoalsFamily(const Config& config);
 
@@ -118,8 +114,6 @@ class GoalsFamily : public EnvFamily {
   std::unique_ptr<Env> make_env() const override;
   std::unique_ptr<Expert> make_expert() const override;
   double discount() const override { return config_.discount; }
-  // Solved when the goal interaction was performed (on any path).
-  bool success(const Episode& episode, double) const override { return episode.terminated; }
   const GoalsWorld& world() const { return *world_; }
 
  protected:

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 
 #include "base/error.h"
@@ -19,25 +20,17 @@ TaskSpace make_space(const PreferenceConfig& c) {
 }
 
 ObservationSpec make_obs_spec(const PreferenceConfig& c) {
-  ObservationSpec s;
+  std::vector<std::string> channels;
+  for (int i = 0; i < c.num_features; ++i) channels.push_back(fmt::format("feature_{}", i));
+  channels.push_back("wall");
+  channels.push_back("agent");
   const int size = static_cast<int>(c.layout.size());
-  s.shape = {size, size, c.num_features + 2};
-  s.binary = true;
-  for (int i = 0; i < c.num_features; ++i) s.channel_names.push_back(fmt::format("feature_{}", i));
-  s.channel_names.push_back("wall");
-  s.channel_names.push_back("agent");
-  return s;
+  return ObservationSpec::grid(size, size, std::move(channels));
 }
 
 ActionSpec make_act_spec(const PreferenceConfig&) {
-  ActionSpec s;
-  s.n = 5;
-  s.names = {"nothing", "up", "right", "down", "left"};
-  return s;
+  return ActionSpec::actions({"nothing", "up", "right", "down", "left"});
 }
-
-constexpr Color kPalette[] = {{230, 80, 70},  {70, 150, 230}, {90, 190, 90},  {240, 190, 50},
-                              {170, 90, 200}, {60, 200, 200}, {240, 130, 40}, {150, 150, 150}};
 
 }  // namespace
 
@@ -65,9 +58,8 @@ void PreferenceConfig::validate(const ConfigReader& r) const {
 }
 
 PreferenceFamily::PreferenceFamily(const Config& c)
-    : EnvFamily("compositional_preference", make_space(c),
-                make_split_spec(c.support, c.frac_ood, c.num_hot), c.seed, c.continuous,
-                {c.support_demos, c.query_demos}, make_obs_spec(c), make_act_spec(c)),
+    : EnvFamily(kName, make_space(c), c.split.spec(c.num_hot), c.split.seed, c.continuous,
+                c.demos, make_obs_spec(c), make_act_spec(c)),
       config_(c) {
   auto world = std::make_shared<PreferenceWorld>();
   world->config = c;
@@ -76,8 +68,8 @@ PreferenceFamily::PreferenceFamily(const Config& c)
   const Maze& m = world->layout;
   for (int a : m.free_cells())
     if (m.distance(m.free_cells().front(), a) < 0)
-      throw ConfigError("compositional_preference: layout: free cells must all be connected");
-  Rng rng(derive_seed(c.seed, {0x9ef}));
+      throw ConfigError(fmt::format("{}: layout: free cells must all be connected", kName));
+  Rng rng(derive_seed(c.split.seed, {0x9ef}));
   world->modules.resize(static_cast<size_t>(c.num_preferences) * c.num_features);
   for (float& x : world->modules) x = static_cast<float>(rng.normal());
   const int channels = world->channels();
@@ -122,12 +114,16 @@ void PreferenceEnv::on_reset(Rng& rng, const Task& task) {
   }
   remaining_ = (1u << c.num_objects) - 1;
   q_.clear();
+  start_state_ = state();
+  return_ = 0;
+  weight_ = 1;
 }
 
 StepResult PreferenceEnv::on_step(const Action& a) {
   StepResult r;
   if (a.index == kNothing) {
     r.terminated = true;
+    r.end = EndReason::kStopped;
     return r;
   }
   agent_ = world_->layout.next(agent_, a.index - 1);
@@ -136,7 +132,20 @@ StepResult PreferenceEnv::on_step(const Action& a) {
       remaining_ &= ~(1u << i);
       r.reward = object_reward_[i];
     }
+  // Accumulated as Episode::total_return does, so that both agree to the bit.
+  return_ += weight_ * r.reward;
+  weight_ *= world_->config.discount;
   return r;
+}
+
+bool PreferenceEnv::judge_success(const StepResult&) const {
+  if (q_.empty()) solve();
+  const int states = static_cast<int>(world_->layout.free_cells().size()) << object_cells_.size();
+  const float* q =
+      q_.data() + (static_cast<size_t>(max_steps() - 1) * states + start_state_) * 5;
+  const double best = *std::max_element(q, q + 5);
+  const double got = static_cast<float>(return_);
+  return got >= best - 1e-4 * std::max(1.0, std::abs(best));
 }
 
 void PreferenceEnv::observe(std::span<float> out) const {
@@ -206,8 +215,7 @@ std::span<const float> PreferenceEnv::action_values(int horizon) const {
 Scene PreferenceEnv::scene() const {
   const Maze& m = world_->layout;
   const int n = m.size();
-  Scene s;
-  s.width = s.height = static_cast<float>(n);
+  Scene s = Scene::grid(n, n);
   for (int cell = 0; cell < n * n; ++cell)
     if (m.wall(cell)) {
       const float x = static_cast<float>(cell % n), y = static_cast<float>(cell / n);
@@ -215,10 +223,11 @@ Scene PreferenceEnv::scene() const {
     }
   for (size_t i = 0; i < object_cells_.size(); ++i)
     if (remaining_ >> i & 1)
-      s.circle(object_cells_[i] % n + 0.5f, object_cells_[i] / n + 0.5f, 0.35f,
-               kPalette[object_features_[i] % 8],
+      s.marker(object_features_[i], object_cells_[i] % n + 0.5f, object_cells_[i] / n + 0.5f,
+               0.35f, palette_color(object_features_[i]),
                static_cast<char>('0' + object_features_[i] % 10));
-  s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.25f, {250, 250, 250}, '@');
+  s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.22f, {250, 250, 250}, '@');
+  s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.12f, {20, 20, 20});
   std::string rewards;
   for (size_t i = 0; i < object_cells_.size(); ++i)
     if (remaining_ >> i & 1)
@@ -246,16 +255,16 @@ nlohmann::json PreferenceEnv::describe() const {
           {"agent", pos(agent_)}};
 }
 
-int PreferenceExpert::act(const Env& env, std::span<float> values) const {
-  const auto& e = env_cast<PreferenceEnv>(env, "compositional_preference expert");
+Action PreferenceExpert::act(const Env& env, std::span<float> values) const {
+  const auto& e = env_cast<PreferenceEnv>(env, "the preference expert");
   const auto q = e.action_values(e.steps_left());
   if (!values.empty()) std::copy(q.begin(), q.end(), values.begin());
   // First maximum: ties go to the lower action, so "nothing" wins when nothing is worth it.
-  return static_cast<int>(std::max_element(q.begin(), q.end()) - q.begin());
+  return Action::discrete(static_cast<int>(std::max_element(q.begin(), q.end()) - q.begin()));
 }
 
-double PreferenceExpert::optimal_value(const Env& env) const {
-  const auto& e = env_cast<PreferenceEnv>(env, "compositional_preference expert");
+std::optional<double> PreferenceExpert::optimal_value(const Env& env) const {
+  const auto& e = env_cast<PreferenceEnv>(env, "the preference expert");
   const auto q = e.action_values(e.steps_left());
   return *std::max_element(q.begin(), q.end());
 }

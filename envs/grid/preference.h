@@ -30,8 +30,22 @@
 
 namespace hc::envs::grid {
 
+// What the preference family's datasets ask a policy to predict.
+enum class PreferenceTargets { kValues, kActions };
+
+}  // namespace hc::envs::grid
+
+template <>
+struct hc::EnumNames<hc::envs::grid::PreferenceTargets> {
+  using T = hc::envs::grid::PreferenceTargets;
+  static constexpr std::pair<T, const char*> values[] = {{T::kValues, "values"},
+                                                         {T::kActions, "actions"}};
+};
+
+namespace hc::envs::grid {
+
 struct PreferenceConfig {
-  uint64_t seed = 2023;
+  tasks::SplitConfig split;
   std::vector<std::string> layout = {"#######", "#..#..#", "#..#..#", "##...##",
                                      "#..#..#", "#..#..#", "#######"};
   int num_preferences = 8;
@@ -41,15 +55,12 @@ struct PreferenceConfig {
   bool continuous = true;
   int max_steps = 8;
   double discount = 0.9;
-  std::string targets = "values";
-  std::string support = "random";
-  double frac_ood = 0.25;
-  int support_demos = 16;
-  int query_demos = 16;
+  PreferenceTargets targets = PreferenceTargets::kValues;
+  DemoConfig demos{.support_demos = 16, .query_demos = 16};
 
   template <class V>
   void fields(V& v) {
-    v("seed", seed, "seed of the preference modules and of the task split");
+    split.fields(v, tasks::kAllSupports);
     v("layout", layout, "rows of the grid: '#' wall, '.' free");
     v("num_preferences", num_preferences, "number of preference modules", in_range(2, 16));
     v("num_features", num_features, "number of object features", in_range(1, 32));
@@ -58,13 +69,8 @@ struct PreferenceConfig {
     v("continuous", continuous, "draw continuous combination weights (else all weights are 1)");
     v("max_steps", max_steps, "time limit of an episode in steps", in_range(1, 64));
     v("discount", discount, "discount of returns and action values", in_range(0.01, 1.0));
-    v("targets", targets, "dataset targets: optimal action values or greedy actions",
-      one_of({"values", "actions"}));
-    v("support", support, "task support of the split",
-      one_of({"random", "non_compositional", "k_hot", "connected", "disconnected"}));
-    v("frac_ood", frac_ood, "random support: fraction of tasks held out", in_open_range(0.0, 1.0));
-    v("support_demos", support_demos, "expert demonstrations per support set", in_range(1, 1024));
-    v("query_demos", query_demos, "expert demonstrations per query set", in_range(1, 1024));
+    v("targets", targets, "dataset targets: optimal action values or greedy actions");
+    demos.fields(v);
   }
   void validate(const ConfigReader& r) const;
 };
@@ -96,6 +102,8 @@ class PreferenceEnv : public Env {
  protected:
   void on_reset(Rng& rng, const Task& task) override;
   StepResult on_step(const Action& a) override;
+  // Solved when the episode's discounted return reaches the optimal value of its start state.
+  bool judge_success(const StepResult& last) const override;
 
  private:
   int state() const;  // free-cell index * 2^objects + remaining mask
@@ -106,23 +114,27 @@ class PreferenceEnv : public Env {
   unsigned remaining_ = 0;
   std::vector<int> object_cells_, object_features_;
   std::vector<float> object_reward_;
+  int start_state_ = 0;
+  double return_ = 0, weight_ = 1;  // discounted return so far, discount of the next reward
   // q_[(h - 1) x states x actions] for h = 1..max_steps; empty until solve().
   mutable std::vector<float> q_;
 };
 
 class PreferenceExpert : public Expert {
  public:
-  int act(const Env& env, std::span<float> values) const override;
-  double optimal_value(const Env& env) const override;
+  Action act(const Env& env, std::span<float> values) const override;
+  std::optional<double> optimal_value(const Env& env) const override;
 };
 
 class PreferenceFamily : public EnvFamily {
  public:
+  static constexpr const char* kName = "compositional_preference";
+  static constexpr const char* kSummary = "gridworld: collect objects under combined preferences";
   using Config = PreferenceConfig;
   explicit PreferenceFamily(const Config& config);
 
   TargetKind target_kind() const override {
-    return config_.targets == "values" ? TargetKind::kValues : TargetKind::kLabels;
+    return config_.targets == PreferenceTargets::kValues ? TargetKind::kValues : TargetKind::kLabels;
   }
   std::unique_ptr<Env> make_env() const override;
   std::unique_ptr<Expert> make_expert() const override;

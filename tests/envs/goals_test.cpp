@@ -73,8 +73,10 @@ TEST_F(Goals, ExpertFollowsTheShortestPathThenInteracts) {
       ASSERT_EQ(ep.steps(), bfs + 1) << "task " << id << " seed " << seed;
       EXPECT_TRUE(ep.terminated);
       EXPECT_EQ(ep.rewards.back(), 1.0f);
-      EXPECT_EQ(ep.actions.back(), 4 + space.task(id).values[1]);
-      for (int s = 0; s + 1 < ep.steps(); ++s) EXPECT_LT(ep.actions[s], 4);
+      EXPECT_EQ(ep.actions.back().index, 4 + space.task(id).values[1]);
+      EXPECT_TRUE(ep.success);
+      EXPECT_EQ(ep.end, EndReason::kSolved);
+      for (int s = 0; s + 1 < ep.steps(); ++s) EXPECT_LT(ep.actions[s].index, 4);
     }
   }
 }
@@ -100,6 +102,8 @@ TEST_F(Goals, DynamicsOfWallsAndInteractions) {
   r = env_->step(right);
   EXPECT_EQ(r.reward, 1.0f);
   EXPECT_TRUE(r.terminated);
+  EXPECT_TRUE(r.success);
+  EXPECT_EQ(r.end, EndReason::kSolved);
   EXPECT_THROW(env_->step(0), EnvError);
 }
 
@@ -123,6 +127,8 @@ TEST_F(Goals, TruncatesAtTheTimeLimit) {
   for (int i = 0; i < 60; ++i) r = env->step(4 + 1 - short_family.task_space().task(0).values[1]);
   EXPECT_TRUE(r.truncated);
   EXPECT_FALSE(r.terminated);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.end, EndReason::kTimeLimit);
   EXPECT_THROW(env->step(0), EnvError);
 }
 
@@ -134,7 +140,7 @@ TEST_F(Goals, RejectsATimeLimitShorterThanTheLongestDemonstration) {
 
 TEST_F(Goals, MazesDependOnTheSeed) {
   GoalsConfig c;
-  c.seed = 7;
+  c.split.seed = 7;
   GoalsFamily other(c);
   EXPECT_NE(other.world().mazes[0].rows(), world_.mazes[0].rows());
   EXPECT_EQ(GoalsFamily(GoalsConfig{}).world().mazes[0].rows(), world_.mazes[0].rows());
@@ -142,7 +148,7 @@ TEST_F(Goals, MazesDependOnTheSeed) {
 
 TEST_F(Goals, NonCompositionalSupportNeverTrainsTheLastQuadrant) {
   GoalsConfig c;
-  c.support = "non_compositional";
+  c.split.support = tasks::Support::kNonCompositional;
   GoalsFamily f(c);
   for (int64_t id : f.splits().train) EXPECT_NE(f.task_space().task(id).values[0], 3);
   for (int64_t id : f.splits().ood) EXPECT_EQ(f.task_space().task(id).values[0], 3);

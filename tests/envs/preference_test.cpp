@@ -70,9 +70,10 @@ TEST_F(Preference, ValueIterationMatchesExhaustiveSearch) {
       }
       const int agent = d["agent"]["row"].get<int>() * 7 + d["agent"]["col"].get<int>();
       const double want = bf.value(agent, remaining, 8);
-      EXPECT_NEAR(expert_->optimal_value(*env_), want, 1e-5) << "task " << id << " seed " << seed;
+      EXPECT_NEAR(*expert_->optimal_value(*env_), want, 1e-5) << "task " << id << " seed " << seed;
       const Episode ep = run_expert(*env_, *expert_, seed, task);
       EXPECT_NEAR(ep.total_return(0.9), want, 1e-5);
+      EXPECT_TRUE(ep.success) << "task " << id << " seed " << seed;
     }
   }
 }
@@ -116,9 +117,17 @@ TEST_F(Preference, NothingEndsTheEpisodeAndTheLimitTruncates) {
   env_->reset(0, task);
   auto r = env_->step(0);
   EXPECT_TRUE(r.terminated);
+  EXPECT_EQ(r.end, EndReason::kStopped);
   env_->reset(0, task);
   for (int i = 0; i < 8; ++i) r = env_->step(1 + i % 2);
   EXPECT_TRUE(r.truncated);
+  EXPECT_EQ(r.end, EndReason::kTimeLimit);
+  // Success means the optimal return: stopping at once succeeds exactly when nothing is worth
+  // collecting.
+  env_->reset(0, task);
+  const double best = *expert_->optimal_value(*env_);
+  r = env_->step(0);
+  EXPECT_EQ(r.success, best <= 1e-4);
 }
 
 TEST_F(Preference, ContinuousWeightsLieOnTheShiftedSimplex) {

@@ -15,13 +15,13 @@ namespace {
 class DetourExpert : public grid::GoalsExpert {
  public:
   using GoalsExpert::GoalsExpert;
-  int act(const Env& env, std::span<float> values) const override {
+  Action act(const Env& env, std::span<float> values) const override {
     if (env.elapsed() == 0) {
       const auto& e = dynamic_cast<const grid::GoalsEnv&>(env);
       for (int a = 0; a < 4; ++a)  // a move that does not shorten the path
         if (e.maze().distance(e.maze().next(e.agent(), a), e.goal_cell()) >=
             e.maze().distance(e.agent(), e.goal_cell()))
-          return a;
+          return Action::discrete(a);
     }
     return GoalsExpert::act(env, values);
   }
