@@ -8,7 +8,7 @@ namespace hc::agents {
 
 Policy make_policy(const PolicyConfig& c, const PolicyDims& dims, uint64_t seed) {
   Rng rng(derive_seed(seed, {0x90115}));
-  if (c.name == "hnet_linear" || c.name == "hnet_mlp") {
+  if (c.name == PolicyKind::kHnetLinear || c.name == PolicyKind::kHnetMlp) {
     HnetShape s;
     s.in = dims.in;
     s.hidden = c.hidden;
@@ -17,11 +17,11 @@ Policy make_policy(const PolicyConfig& c, const PolicyDims& dims, uint64_t seed)
     s.templates = c.templates;
     s.fast_bias = c.fast_bias;
     s.normalize = c.normalize_embedding;
-    s.adapt_hidden_only = c.adapt == "hidden";
+    s.adapt_hidden_only = c.adapt == AdaptRows::kHidden;
     if (s.adapt_hidden_only && c.num_hidden < 2)
       throw ConfigError("policy.adapt: 'hidden' needs num_hidden >= 2 (a generated hidden layer)");
     s.latent = dims.latent;
-    if (c.name == "hnet_linear") return std::make_shared<HnetLinear>(s, rng);
+    if (c.name == PolicyKind::kHnetLinear) return std::make_shared<HnetLinear>(s, rng);
     return std::make_shared<HnetMlp>(s, c.generator_hidden, c.generator_layers, rng);
   }
   MlpShape s;
@@ -29,7 +29,7 @@ Policy make_policy(const PolicyConfig& c, const PolicyDims& dims, uint64_t seed)
   s.hidden = c.hidden;
   s.num_hidden = c.num_hidden;
   s.out = dims.out;
-  s.adapt_all = c.name == "learned_init";
+  s.adapt_all = c.name == PolicyKind::kLearnedInit;
   s.latent = dims.latent;
   return std::make_shared<Mlp>(s, rng);
 }

@@ -8,23 +8,42 @@
 
 namespace hc::agents {
 
-inline constexpr const char* kPolicyNames[] = {"hnet_linear", "hnet_mlp", "anil", "learned_init"};
+enum class PolicyKind { kHnetLinear, kHnetMlp, kAnil, kLearnedInit };
+// Which embedding rows of a hypernetwork the inner loop adapts.
+enum class AdaptRows { kAll, kHidden };
+
+}  // namespace hc::agents
+
+template <>
+struct hc::EnumNames<hc::agents::PolicyKind> {
+  using K = hc::agents::PolicyKind;
+  static constexpr std::pair<K, const char*> values[] = {{K::kHnetLinear, "hnet_linear"},
+                                                         {K::kHnetMlp, "hnet_mlp"},
+                                                         {K::kAnil, "anil"},
+                                                         {K::kLearnedInit, "learned_init"}};
+};
+template <>
+struct hc::EnumNames<hc::agents::AdaptRows> {
+  using A = hc::agents::AdaptRows;
+  static constexpr std::pair<A, const char*> values[] = {{A::kAll, "all"}, {A::kHidden, "hidden"}};
+};
+
+namespace hc::agents {
 
 struct PolicyConfig {
-  std::string name = "hnet_linear";
+  PolicyKind name = PolicyKind::kHnetLinear;
   int hidden = 32;
   int num_hidden = 2;
   int templates = 8;
   bool fast_bias = true;
   bool normalize_embedding = true;
-  std::string adapt = "all";
+  AdaptRows adapt = AdaptRows::kAll;
   int generator_hidden = 32;
   int generator_layers = 4;
 
   template <class V>
   void fields(V& v) {
-    v("name", name, "hnet_linear, hnet_mlp, anil or learned_init",
-      one_of({"hnet_linear", "hnet_mlp", "anil", "learned_init"}));
+    v("name", name, "the policy");
     v("hidden", hidden, "width of the policy's hidden layers", in_range(1, 8192));
     v("num_hidden", num_hidden, "hidden layers of the policy", in_range(1, 16));
     v("templates", templates, "hypernetworks: modules M in each template bank", in_range(1, 1024));
@@ -34,8 +53,7 @@ struct PolicyConfig {
       "differentiated)");
     v("adapt", adapt,
       "hypernetworks: which embedding rows the inner loop adapts (hidden: only the hidden "
-      "layers', the input and output layers stay shared)",
-      one_of({"all", "hidden"}));
+      "layers', the input and output layers stay shared)");
     v("generator_hidden", generator_hidden, "hnet_mlp: width of the weight generator",
       in_range(1, 4096));
     v("generator_layers", generator_layers, "hnet_mlp: layers of the weight generator",

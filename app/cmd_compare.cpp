@@ -248,11 +248,12 @@ Command add_compare(CLI::App& app) {
         const trainer::RunConfig cfg = trainer::load_run_config(spec.config, ov);
         RunResult r;
         r.spec = spec;
-        r.policy = cfg.policy.name + (cfg.learner.name == "imitation" ? " (imitation)" : "");
+        r.policy = std::string(name_of(cfg.policy.name)) +
+                   (cfg.learner.name == trainer::LearnerKind::kImitation ? " (imitation)" : "");
         r.support = cfg.family->split_spec().support == tasks::Support::kRandom
                         ? "random"
                         : std::string(tasks::to_string(cfg.family->split_spec().support));
-        r.label = spec.label.empty() ? cfg.policy.name : spec.label;
+        r.label = spec.label.empty() ? name_of(cfg.policy.name) : spec.label;
         for (int i = 2; labels.count(r.label); ++i) r.label = fmt::format("{}-{}", r.label, i);
         labels.insert(r.label);
         r.dir = (runs_root / g.name / r.label).string();

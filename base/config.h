@@ -61,12 +61,24 @@ bool parse_name(std::string_view s, E& out) {
   return false;
 }
 
+// The value of a name, or an Error naming the choices.
+template <NamedEnum E>
+E enum_value(std::string_view s);
+
 // "a, b, c": every name, for messages.
 template <NamedEnum E>
 std::string names_of() {
   std::string s;
   for (const auto& [v, n] : EnumNames<E>::values) s += (s.empty() ? "" : ", ") + std::string(n);
   return s;
+}
+
+template <NamedEnum E>
+E enum_value(std::string_view s) {
+  E e{};
+  if (!parse_name(s, e))
+    throw Error(fmt::format("'{}' is not one of {}", s, names_of<E>()));
+  return e;
 }
 
 // A predicate on a field's value plus the words that describe what it accepts.

@@ -9,32 +9,58 @@
 #include <vector>
 
 #include "agents/factory.h"
+#include "trainer/inner.h"
 #include "base/config.h"
 #include "tasks/task_family.h"
 
 namespace hc::trainer {
 
+enum class LearnerKind { kMaml, kImitation };
+enum class Schedule { kConstant, kCosine };
+enum class Parallel { kShards, kIntraOp };
+
+}  // namespace hc::trainer
+
+template <>
+struct hc::EnumNames<hc::trainer::LearnerKind> {
+  using K = hc::trainer::LearnerKind;
+  static constexpr std::pair<K, const char*> values[] = {{K::kMaml, "maml"},
+                                                         {K::kImitation, "imitation"}};
+};
+template <>
+struct hc::EnumNames<hc::trainer::Schedule> {
+  using S = hc::trainer::Schedule;
+  static constexpr std::pair<S, const char*> values[] = {{S::kConstant, "constant"},
+                                                         {S::kCosine, "cosine"}};
+};
+template <>
+struct hc::EnumNames<hc::trainer::Parallel> {
+  using P = hc::trainer::Parallel;
+  static constexpr std::pair<P, const char*> values[] = {{P::kShards, "shards"},
+                                                         {P::kIntraOp, "intra_op"}};
+};
+
+namespace hc::trainer {
+
 struct LearnerConfig {
-  std::string name = "maml";
+  LearnerKind name = LearnerKind::kMaml;
   int meta_batch = 128;
-  std::string inner_optimizer = "adamw";
+  InnerKind inner_optimizer = InnerKind::kAdamw;
   double inner_lr = 0.3;
   int inner_steps = 10;
   double inner_weight_decay = 1e-4;
   double inner_grad_clip = 0.0;
   bool first_order = false;
   double outer_lr = 1e-3;
-  std::string outer_schedule = "constant";
+  Schedule outer_schedule = Schedule::kConstant;
   double outer_weight_decay = 1e-2;
   double grad_clip = 1.0;
 
   template <class V>
   void fields(V& v) {
-    v("name", name, "maml (bilevel meta-learning) or imitation (conditioned on the true latent)",
-      one_of({"maml", "imitation"}));
+    v("name", name, "maml (bilevel meta-learning) or imitation (conditioned on the true latent)");
     v("meta_batch", meta_batch, "tasks per outer step", in_range(1, 65536));
-    v("inner_optimizer", inner_optimizer, "differentiable inner optimiser",
-      one_of({"sgd", "adam", "adamw"}));
+    v("inner_optimizer", inner_optimizer, "differentiable inner optimiser");
     v("inner_lr", inner_lr, "inner learning rate", in_range(1e-8, 1e3));
     v("inner_steps", inner_steps, "inner (adaptation) steps on the support set",
       in_range(0, 10000));
@@ -44,8 +70,7 @@ struct LearnerConfig {
     v("first_order", first_order, "drop second-order terms of the meta-gradient");
     v("outer_lr", outer_lr, "outer AdamW learning rate", in_range(1e-8, 10.0));
     v("outer_schedule", outer_schedule,
-      "outer learning rate over the run: constant, or cosine (decays to zero at train.steps)",
-      one_of({"constant", "cosine"}));
+      "outer learning rate over the run: constant, or cosine (decays to zero at train.steps)");
     v("outer_weight_decay", outer_weight_decay, "outer AdamW weight decay", in_range(0.0, 10.0));
     v("grad_clip", grad_clip, "clip the meta-gradient's global norm (0: no clipping)",
       in_range(0.0, 1e9));
@@ -59,7 +84,7 @@ struct TrainConfig {
   int64_t checkpoint_every = 1000;
   int shards = 2;
   int threads = 0;
-  std::string parallel = "shards";
+  Parallel parallel = Parallel::kShards;
 
   template <class V>
   void fields(V& v) {
@@ -76,8 +101,7 @@ struct TrainConfig {
     v("threads", threads, "worker threads (0: one per core)", in_range(0, 1024));
     v("parallel", parallel,
       "shards: shards run at once on the threads, one torch thread each; intra_op: shards run "
-      "one after another on torch's own threads",
-      one_of({"shards", "intra_op"}));
+      "one after another on torch's own threads");
   }
 };
 

@@ -6,7 +6,7 @@ namespace hc::trainer {
 
 InnerOptimizer::State InnerOptimizer::init(const std::vector<torch::Tensor>& params) const {
   State s;
-  if (kind != "sgd")
+  if (kind != InnerKind::kSgd)
     for (const auto& p : params) {
       s.m.push_back(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
       s.v.push_back(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
@@ -36,7 +36,7 @@ std::vector<torch::Tensor> InnerOptimizer::step(const std::vector<torch::Tensor>
                                                 State& s) const {
   std::vector<torch::Tensor> out(params.size());
   const std::vector<torch::Tensor> clipped = grad_clip > 0.0 ? clip(grads) : grads;
-  if (kind == "sgd") {
+  if (kind == InnerKind::kSgd) {
     for (size_t i = 0; i < params.size(); ++i) out[i] = params[i] - lr * clipped[i];
     return out;
   }
@@ -47,7 +47,7 @@ std::vector<torch::Tensor> InnerOptimizer::step(const std::vector<torch::Tensor>
     s.m[i] = b1 * s.m[i] + (1.0 - b1) * g;
     s.v[i] = b2 * s.v[i] + (1.0 - b2) * g * g;
     torch::Tensor update = (s.m[i] / c1) / ((s.v[i] / c2 + eps_root).sqrt() + eps);
-    if (kind == "adamw" && weight_decay > 0.0) update = update + weight_decay * params[i];
+    if (kind == InnerKind::kAdamw && weight_decay > 0.0) update = update + weight_decay * params[i];
     out[i] = params[i] - lr * update;
   }
   return out;

@@ -6,13 +6,28 @@
 
 #include <torch/torch.h>
 
+#include "base/config.h"
+
 #include <string>
 #include <vector>
 
 namespace hc::trainer {
 
+enum class InnerKind { kSgd, kAdam, kAdamw };
+
+}  // namespace hc::trainer
+
+template <>
+struct hc::EnumNames<hc::trainer::InnerKind> {
+  using K = hc::trainer::InnerKind;
+  static constexpr std::pair<K, const char*> values[] = {
+      {K::kSgd, "sgd"}, {K::kAdam, "adam"}, {K::kAdamw, "adamw"}};
+};
+
+namespace hc::trainer {
+
 struct InnerOptimizer {
-  std::string kind = "adamw";  // sgd, adam, adamw
+  InnerKind kind = InnerKind::kAdamw;
   double lr = 0.1;
   double weight_decay = 1e-4;  // adamw only
   // Per task, scale the gradient of all fast parameters together to at most this norm (0: off).

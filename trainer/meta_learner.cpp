@@ -129,7 +129,7 @@ StepStats Learner::step(const std::vector<Batch>& shards) {
 }
 
 double outer_lr_at(const LearnerConfig& config, int64_t step, int64_t steps) {
-  if (config.outer_schedule == "constant" || steps <= 1) return config.outer_lr;
+  if (config.outer_schedule == Schedule::kConstant || steps <= 1) return config.outer_lr;
   const double progress = static_cast<double>(step) / static_cast<double>(steps);
   return config.outer_lr * 0.5 * (1.0 + std::cos(M_PI * progress));
 }

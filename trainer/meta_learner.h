@@ -58,7 +58,7 @@ class Learner {
   // Sets the outer learning rate for the coming steps (schedules).
   void set_outer_lr(double lr);
   const LearnerConfig& config() const { return config_; }
-  bool imitation() const { return config_.name == "imitation"; }
+  bool imitation() const { return config_.name == LearnerKind::kImitation; }
   int64_t skipped_steps() const { return skipped_; }
   void set_skipped_steps(int64_t n) { skipped_ = n; }
   int threads() const { return threads_; }

@@ -107,10 +107,10 @@ struct Session {
   Session(RunConfig c, std::string d) : config(std::move(c)), dir(std::move(d)) {
     const tasks::TaskFamily& family = *config.family;
     agents::PolicyDims dims{family.input_dim(), family.output_dim(), 0};
-    if (config.learner.name == "imitation") dims.latent = family.task_space().latent_dim();
+    if (config.learner.name == LearnerKind::kImitation) dims.latent = family.task_space().latent_dim();
     policy = agents::make_policy(config.policy, dims, derive_seed(config.train.seed, {0x1417}));
     learner = std::make_unique<Learner>(policy, config.learner, config.threads(),
-                                        config.train.parallel == "shards");
+                                        config.train.parallel == Parallel::kShards);
   }
   int shards() const { return config.train.shards; }
   std::string path(const char* name) const { return (fs::path(dir) / name).string(); }
@@ -177,7 +177,7 @@ RunResult train(const TrainOptions& o) {
     metrics.restore(state.metrics_lines, state.train_csv_lines, state.eval_csv_lines);
     log->info("resumed at step {}", state.step);
   } else {
-    log->info("new run: {} ({} on {}, {} steps, {} threads)", dir, config.policy.name,
+    log->info("new run: {} ({} on {}, {} steps, {} threads)", dir, name_of(config.policy.name),
               family.name(), tc.steps, config.threads());
   }
 
@@ -189,7 +189,7 @@ RunResult train(const TrainOptions& o) {
   };
   if (!o.quiet)
     fmt::print(stderr, "{} {} on {}: {} steps, meta-batch {}, {} thread(s); run dir {}\n",
-               resuming ? "resuming" : "training", config.policy.name, family.name(), tc.steps,
+               resuming ? "resuming" : "training", name_of(config.policy.name), family.name(), tc.steps,
                config.learner.meta_batch, config.threads(), dir);
   Evaluator evaluator(family, config.eval, tc.seed, config.learner.meta_batch, s.shards());
   Progress progress(state.step, tc.steps, !o.quiet);
@@ -251,8 +251,8 @@ RunResult train(const TrainOptions& o) {
   r.best_step = state.best_step;
   nlohmann::json summary = {{"config", config.file},
                             {"family", family.name()},
-                            {"policy", config.policy.name},
-                            {"learner", config.learner.name},
+                            {"policy", name_of(config.policy.name)},
+                            {"learner", name_of(config.learner.name)},
                             {"steps", tc.steps},
                             {"seed", tc.seed},
                             {"threads", config.threads()},

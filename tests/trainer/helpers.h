@@ -25,7 +25,7 @@ inline SetTensors synthetic_set(int64_t tasks, int64_t rows, int64_t dim, int64_
   s.y.labels = torch::randint(classes, {tasks, rows}, torch::kInt64);
   if (kind == tasks::TargetKind::kSoft)
     s.y.values = torch::softmax(torch::randn({tasks, rows, classes}, opt) * 3, -1);
-  if (kind == tasks::TargetKind::kValues) s.y.values = torch::randn({tasks, rows, classes}, opt);
+  if (kind == tasks::TargetKind::kValues || kind == tasks::TargetKind::kActions) s.y.values = torch::randn({tasks, rows, classes}, opt);
   if (s.y.values.defined()) s.y.labels = s.y.values.argmax(-1);
   s.y.finish(classes);
   s.x = binary ? agents::Inputs::from_dense_binary(x) : agents::Inputs{tasks, rows, dim, x};
@@ -44,9 +44,16 @@ inline Batch synthetic_batch(int64_t tasks, int64_t dim, int64_t classes, tasks:
   return b;
 }
 
+// Every policy's name, from the one list of them.
+inline std::vector<std::string> policy_names() {
+  std::vector<std::string> names;
+  for (const auto& [kind, name] : EnumNames<agents::PolicyKind>::values) names.push_back(name);
+  return names;
+}
+
 inline agents::PolicyConfig tiny_policy(const std::string& name) {
   agents::PolicyConfig c;
-  c.name = name;
+  c.name = enum_value<agents::PolicyKind>(name);
   c.hidden = 5;
   c.num_hidden = 2;
   c.templates = 3;

@@ -17,7 +17,7 @@ LearnerConfig tiny_learner(bool first_order, const std::string& optimizer = "ada
   c.inner_grad_clip = inner_clip;
   c.inner_steps = 3;
   c.inner_lr = 0.1;
-  c.inner_optimizer = optimizer;
+  c.inner_optimizer = enum_value<InnerKind>(optimizer);
   c.first_order = first_order;
   return c;
 }
@@ -107,7 +107,7 @@ TEST(OuterSchedule, ConstantAndCosine) {
   LearnerConfig c;
   c.outer_lr = 0.01;
   EXPECT_EQ(outer_lr_at(c, 500, 1000), 0.01);
-  c.outer_schedule = "cosine";
+  c.outer_schedule = Schedule::kCosine;
   EXPECT_DOUBLE_EQ(outer_lr_at(c, 0, 1000), 0.01);
   EXPECT_NEAR(outer_lr_at(c, 500, 1000), 0.005, 1e-12);
   EXPECT_LT(outer_lr_at(c, 999, 1000), 1e-6);
@@ -138,12 +138,13 @@ TEST_P(InnerLoop, LowersTheSupportLoss) {
   const auto& [family_name, policy_name] = GetParam();
   const auto family = families::make_family(family_name);
   agents::PolicyConfig pc;
-  pc.name = policy_name;
+  pc.name = enum_value<agents::PolicyKind>(policy_name);
   pc.hidden = 32;
   agents::Policy p = agents::make_policy(pc, {family->input_dim(), family->output_dim(), 0}, 3);
   LearnerConfig lc;
   lc.inner_steps = 10;
-  lc.inner_lr = policy_name == "hnet_linear" || policy_name == "hnet_mlp" ? 0.3 : 0.03;
+  const bool hypernetwork = pc.name == agents::PolicyKind::kHnetLinear || pc.name == agents::PolicyKind::kHnetMlp;
+  lc.inner_lr = hypernetwork ? 0.3 : 0.03;
   Learner learner(p, lc, 2, true);
   std::vector<int64_t> ids;
   std::vector<uint64_t> seeds;
@@ -160,9 +161,8 @@ TEST_P(InnerLoop, LowersTheSupportLoss) {
 
 INSTANTIATE_TEST_SUITE_P(
     FamiliesAndPolicies, InnerLoop,
-    ::testing::Combine(::testing::Values("hyperteacher", "compositional_goals",
-                                         "compositional_preference"),
-                       ::testing::Values("hnet_linear", "hnet_mlp", "anil", "learned_init")),
+    ::testing::Combine(::testing::ValuesIn(families::family_names()),
+                       ::testing::ValuesIn(testing::policy_names())),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 // The meta-batch is cut into a fixed number of shards whatever the thread count, each shard is

@@ -68,9 +68,10 @@ TEST_P(PolicyGradient, ClosedFormMatchesAutograd) {
 
 std::vector<Case> cases() {
   std::vector<Case> out;
-  for (const char* p : {"hnet_linear", "hnet_mlp", "anil", "learned_init"})
+  for (const std::string& p : testing::policy_names())
     for (bool binary : {false, true})
-      for (TargetKind k : {TargetKind::kLabels, TargetKind::kSoft, TargetKind::kValues})
+      for (TargetKind k :
+           {TargetKind::kLabels, TargetKind::kSoft, TargetKind::kValues, TargetKind::kActions})
         out.push_back({p, binary, k});
   return out;
 }
