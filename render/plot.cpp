@@ -48,6 +48,8 @@ void save_plot(const Plot& plot, const std::string& path) {
       if (!std::isfinite(s.y[i])) continue;
       x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
       y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
+      if (i < s.lo.size() && std::isfinite(s.lo[i])) y0 = std::min(y0, s.lo[i]);
+      if (i < s.hi.size() && std::isfinite(s.hi[i])) y1 = std::max(y1, s.hi[i]);
     }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (std::isfinite(plot.y_min)) y0 = plot.y_min;
@@ -80,6 +82,18 @@ void save_plot(const Plot& plot, const std::string& path) {
   c.text(plot.x_label, left + w / 2, plot.height - 16.0f, 13, ink, 0.5f);
   c.text(plot.y_label, 22, top + h / 2, 13, ink, 0.5f, /*vertical=*/true);
 
+  // Bands first, under every line: a light fill between lo and hi, segment by segment.
+  for (const Series& s : plot.series) {
+    if (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()) continue;
+    for (size_t i = 0; i + 1 < s.x.size(); ++i)
+      if (std::isfinite(s.lo[i]) && std::isfinite(s.hi[i]) && std::isfinite(s.lo[i + 1]) &&
+          std::isfinite(s.hi[i + 1]))
+        c.fill_polygon({{X(s.x[i]), Y(s.lo[i])},
+                        {X(s.x[i + 1]), Y(s.lo[i + 1])},
+                        {X(s.x[i + 1]), Y(s.hi[i + 1])},
+                        {X(s.x[i]), Y(s.hi[i])}},
+                       Color{s.color.r, s.color.g, s.color.b, 46});  // translucent: bands overlap
+  }
   for (const Series& s : plot.series) {
     for (size_t i = 0; i + 1 < s.x.size(); ++i)
       if (std::isfinite(s.y[i]) && std::isfinite(s.y[i + 1]))

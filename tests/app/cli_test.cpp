@@ -186,6 +186,21 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("finished earlier, reused"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(": training"), std::string::npos) << r.out;
+
+  // A plan with seeds trains every run once per seed and reports mean ± standard deviation.
+  std::ofstream(dir / "seeds.yaml") << "title: seeds\nseeds: [5, 6]\ngroups:\n"
+                                    << "  - {name: goals, runs: [" << (dir / "goals.yaml").string()
+                                    << "]}\n";
+  r = run("compare " + (dir / "seeds.yaml").string() + " -q --out " + (dir / "out2").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream seeds_in(dir / "out2" / "results.md");
+  const std::string seeds_md((std::istreambuf_iterator<char>(seeds_in)),
+                             std::istreambuf_iterator<char>());
+  EXPECT_NE(seeds_md.find(" ± "), std::string::npos) << seeds_md;
+  EXPECT_NE(seeds_md.find("| 5, 6 |"), std::string::npos) << seeds_md;
+  for (const char* seed : {"seed5", "seed6"})
+    EXPECT_TRUE(fs::exists(dir / "out2" / "runs" / "goals" / "hnet_linear" / seed / "summary.json"))
+        << seed;
   fs::remove_all(dir);
 }
 

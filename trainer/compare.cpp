@@ -1,0 +1,208 @@
+#include "trainer/compare.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "base/config.h"
+#include "base/io.h"
+#include "trainer/config.h"
+#include "trainer/run.h"
+
+namespace hc::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+std::string scalar(const YAML::Node& n, const std::string& file, const std::string& key) {
+  if (!n.IsScalar())
+    throw ConfigError(fmt::format("{}:{}: {}: expected a string, got {}", file, n.Mark().line + 1,
+                                  key, n.IsSequence() ? "a list" : "a mapping"));
+  return n.Scalar();
+}
+
+void require_keys(const YAML::Node& n, const std::string& file, const std::string& where,
+                  std::initializer_list<const char*> known) {
+  if (!n.IsMap())
+    throw ConfigError(
+        fmt::format("{}:{}: {}: expected a mapping", file, n.Mark().line + 1, where));
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
+      throw ConfigError(fmt::format("{}:{}: unknown key '{}' in {} (known: {})", file,
+                                    kv.first.Mark().line + 1, key, where, fmt::join(known, ", ")));
+  }
+}
+
+}  // namespace
+
+bool is_plan_file(const std::string& path) {
+  const YAML::Node root = load_yaml_file(path);
+  return root.IsMap() && root["groups"];
+}
+
+Plan load_plan(const std::string& path) {
+  const YAML::Node root = load_yaml_file(path);
+  Plan plan;
+  if (!root.IsMap() || !root["groups"] || !root["groups"].IsSequence())
+    throw ConfigError(fmt::format("{}: expected a plan with a 'groups' list", path));
+  require_keys(root, path, "the plan", {"title", "seeds", "groups"});
+  if (root["title"]) plan.title = scalar(root["title"], path, "title");
+  if (const YAML::Node seeds = root["seeds"]) {
+    if (!seeds.IsSequence() || seeds.size() == 0)
+      throw ConfigError(fmt::format("{}:{}: seeds: expected a non-empty list of integers", path,
+                                    seeds.Mark().line + 1));
+    for (const auto& s : seeds) {
+      try {
+        plan.seeds.push_back(s.as<uint64_t>());
+      } catch (const YAML::Exception&) {
+        throw ConfigError(fmt::format("{}:{}: seeds: expected non-negative integers, got '{}'",
+                                      path, s.Mark().line + 1, s.IsScalar() ? s.Scalar() : "?"));
+      }
+    }
+    if (std::set<uint64_t>(plan.seeds.begin(), plan.seeds.end()).size() != plan.seeds.size())
+      throw ConfigError(fmt::format("{}: seeds: a seed is listed twice", path));
+  }
+  for (const auto& g : root["groups"]) {
+    require_keys(g, path, "a group", {"name", "metric", "notes", "runs"});
+    PlanGroup group;
+    if (g["name"]) group.name = scalar(g["name"], path, "name");
+    if (g["metric"]) group.metric = scalar(g["metric"], path, "metric");
+    if (g["notes"]) group.notes = scalar(g["notes"], path, "notes");
+    if (g["runs"]) {
+      if (!g["runs"].IsSequence())
+        throw ConfigError(fmt::format("{}:{}: runs: expected a list", path, g["runs"].Mark().line + 1));
+      for (const auto& r : g["runs"]) {
+        PlanRun spec;
+        if (r.IsScalar()) {
+          spec.config = r.Scalar();
+        } else {
+          require_keys(r, path, "a run", {"config", "label", "overrides"});
+          if (r["config"]) spec.config = scalar(r["config"], path, "config");
+          if (r["label"]) spec.label = scalar(r["label"], path, "label");
+          if (r["overrides"])
+            for (const auto& o : r["overrides"]) spec.overrides.push_back(scalar(o, path, "overrides"));
+        }
+        if (spec.config.empty())
+          throw ConfigError(fmt::format("{}:{}: a run needs a config", path, r.Mark().line + 1));
+        group.runs.push_back(spec);
+      }
+    }
+    if (group.name.empty() || group.runs.empty())
+      throw ConfigError(
+          fmt::format("{}:{}: a group needs a name and runs", path, g.Mark().line + 1));
+    if (group.metric != "acc" && group.metric != "r2" && group.metric != "loss")
+      throw ConfigError(fmt::format("{}: group {}: metric: expected acc, r2 or loss, got '{}'",
+                                    path, group.name, group.metric));
+    plan.groups.push_back(group);
+  }
+  return plan;
+}
+
+double Trial::value(const std::string& key) const {
+  const size_t at = key.find("@start");
+  if (at != std::string::npos) {
+    const std::string k = key.substr(0, at);
+    return !evals.empty() && evals.front().contains(k) && evals.front()[k].is_number()
+               ? evals.front()[k].get<double>()
+               : std::nan("");
+  }
+  const auto& f = summary["final"];
+  return f.contains(key) && f[key].is_number() ? f[key].get<double>() : std::nan("");
+}
+
+bool ComparedRun::has(const std::string& key) const {
+  return !trials.empty() && std::all_of(trials.begin(), trials.end(), [&](const Trial& t) {
+    return std::isfinite(t.value(key));
+  });
+}
+
+double ComparedRun::mean(const std::string& key) const {
+  double s = 0;
+  for (const Trial& t : trials) s += t.value(key);
+  return trials.empty() ? std::nan("") : s / static_cast<double>(trials.size());
+}
+
+double ComparedRun::stddev(const std::string& key) const {
+  if (trials.size() < 2) return std::nan("");
+  const double m = mean(key);
+  double s = 0;
+  for (const Trial& t : trials) s += (t.value(key) - m) * (t.value(key) - m);
+  return std::sqrt(s / static_cast<double>(trials.size() - 1));
+}
+
+Comparison compare(const Plan& plan, const CompareOptions& o) {
+  Comparison out;
+  const std::vector<uint64_t> seeds = plan.seeds.empty() ? std::vector<uint64_t>{0} : plan.seeds;
+  size_t total = 0, done = 0;
+  for (const auto& g : plan.groups) total += g.runs.size() * seeds.size();
+  for (const PlanGroup& g : plan.groups) {
+    ComparedGroup group{g, {}};
+    std::set<std::string> labels;
+    for (const PlanRun& spec : g.runs) {
+      std::vector<std::string> base = spec.overrides;
+      base.insert(base.end(), o.overrides.begin(), o.overrides.end());
+      const RunConfig cfg = load_run_config(spec.config, base);
+      ComparedRun r;
+      r.spec = spec;
+      r.policy = std::string(name_of(cfg.policy.name)) +
+                 (cfg.learner.name == LearnerKind::kImitation ? " (imitation)" : "");
+      r.support = std::string(tasks::to_string(cfg.family->split_spec().support));
+      r.label = spec.label.empty() ? name_of(cfg.policy.name) : spec.label;
+      for (int i = 2; labels.count(r.label); ++i) r.label = fmt::format("{}-{}", r.label, i);
+      labels.insert(r.label);
+      for (uint64_t seed : seeds) {
+        Trial t;
+        t.overrides = base;
+        fs::path dir = fs::path(o.runs_root) / g.name / r.label;
+        if (!plan.seeds.empty()) {
+          t.overrides.push_back(fmt::format("train.seed={}", seed));
+          dir /= fmt::format("seed{}", seed);
+        }
+        t.dir = dir.string();
+        const RunConfig trial_cfg = load_run_config(spec.config, t.overrides);
+        t.seed = trial_cfg.train.seed;
+        const std::string resolved = to_yaml(trial_cfg.to_yaml());
+        const fs::path cfg_file = dir / "config.yaml";
+        const bool same = fs::exists(cfg_file) && read_file(cfg_file.string()) == resolved;
+        if (fs::exists(dir) && (!same || o.fresh)) {
+          if (!o.fresh && fs::exists(cfg_file))
+            throw Error(fmt::format(
+                "'{}' holds a run of another configuration; remove it or use --fresh", t.dir));
+          fs::remove_all(dir);
+        }
+        ++done;
+        fmt::print(stderr, "[{}/{}] {} / {}{}: {}\n", done, total, g.name, r.label,
+                   plan.seeds.empty() ? "" : fmt::format(" seed {}", seed),
+                   fs::exists(dir / "summary.json") ? "finished earlier, reused"
+                   : fs::exists(cfg_file)          ? "resuming"
+                                                   : "training");
+        TrainOptions train_options;
+        train_options.quiet = o.quiet;
+        if (fs::exists(cfg_file)) {
+          train_options.resume = t.dir;
+        } else {
+          train_options.config = spec.config;
+          train_options.overrides = t.overrides;
+          train_options.run_dir = t.dir;
+        }
+        train(train_options);
+        t.summary = nlohmann::json::parse(read_file((dir / "summary.json").string()));
+        std::ifstream in(dir / "metrics.jsonl");
+        for (std::string line; std::getline(in, line);) {
+          auto j = nlohmann::json::parse(line);
+          if (j["kind"] == "eval") t.evals.push_back(j);
+        }
+        out.wall_time += t.summary.value("wall_time_s", 0.0);
+        r.trials.push_back(std::move(t));
+      }
+      group.runs.push_back(std::move(r));
+    }
+    out.groups.push_back(std::move(group));
+  }
+  return out;
+}
+
+}  // namespace hc::trainer
