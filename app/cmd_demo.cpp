@@ -33,7 +33,7 @@ namespace {
 // Characters of an ASCII picture: one per cell of a small grid world, else a fixed width.
 std::pair<int, int> ascii_size(const envs::Scene& scene) {
   const float w = scene.width(), h = scene.height();
-  if (w == std::round(w) && h == std::round(h) && w >= 1 && h >= 1 && w <= 40 && h <= 40)
+  if (!scene.y_up && w == std::round(w) && h == std::round(h) && w >= 1 && h >= 1 && w <= 40 && h <= 40)
     return {static_cast<int>(w), static_cast<int>(h)};
   const int cols = 60;
   return {cols, std::max(4, static_cast<int>(std::lround(cols * h / w / 2)))};
@@ -122,8 +122,8 @@ Command add_demo(CLI::App& app) {
           for (size_t i = 0; i < q.size(); ++i) qs += fmt::format(" {}={:.3f}", act.names[i], q[i]);
         fmt::print("step {}: {}  reward {:g}{}{}\n{}\n", env->elapsed(), envs::to_string(act, a),
                    r.reward,
-                   r.done() ? fmt::format("  ended: {}{}", envs::to_string(r.end),
-                                          r.success ? ", solved" : ", not solved")
+                   r.done() ? fmt::format("  episode over ({}), task {}", envs::to_string(r.end),
+                                          r.success ? "solved" : "not solved")
                             : "",
                    values ? "  values:" + qs : "", picture());
       }

@@ -2,6 +2,7 @@
 // by the conformance tests, the trainer, the evaluation and the CLI.
 #include "envs/grid/goals.h"
 #include "envs/grid/preference.h"
+#include "envs/point/point_reach.h"
 #include "families/registry.h"
 #include "teacher/hyperteacher.h"
 
@@ -11,6 +12,7 @@ const std::vector<FamilyInfo>& registry() {
   static const std::vector<FamilyInfo> families = {
       family_entry<envs::grid::GoalsFamily>(),
       family_entry<envs::grid::PreferenceFamily>(),
+      family_entry<envs::point::PointReachFamily>(),
       family_entry<teacher::HyperteacherFamily>(),
   };
   return families;

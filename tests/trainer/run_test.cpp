@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/io.h"
+#include "tests/trainer/helpers.h"
 
 extern char** environ;
 
@@ -141,6 +142,39 @@ eval: {tasks: 32, closed_loop: false}
   EXPECT_LT(ood[2], ood[1]) << "OOD loss " << ood[1] << " -> " << ood[2];
   EXPECT_LT(ood[2], ood[0] - 0.05) << "OOD loss " << ood[0] << " -> " << ood[2];
 }
+
+// The continuous-action family trains through the same paths with every policy: the OOD loss
+// (squared error of the predicted force against the expert's) falls within a few hundred steps.
+class ContinuousRuns : public Runs, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ContinuousRuns, EveryPolicyLowersTheOodLossOnPointReach) {
+  const std::string cfg = write_config(
+      "family: {name: point_reach}\n"
+      "policy: {name: " + GetParam() + ", hidden: 32, num_hidden: 2, templates: 8,"
+      " normalize_embedding: false, generator_hidden: 16, generator_layers: 2}\n"
+      "learner: {meta_batch: 16, inner_optimizer: sgd, inner_steps: 5, inner_grad_clip: 5.0,"
+      " outer_lr: 0.003, inner_lr: " +
+      std::string(GetParam().rfind("hnet", 0) == 0 ? "1.0" : "0.1") +
+      "}\n"
+      "train: {steps: 200, eval_every: 200, checkpoint_every: 200}\n"
+      "eval: {tasks: 64, identification_tasks: 32, closed_loop_tasks: 8}\n");
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("p"), "-q"}), 0);
+  std::ifstream in(path("p/metrics.jsonl"));
+  std::vector<double> ood;
+  std::vector<nlohmann::json> evals;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["kind"] == "eval") ood.push_back(j["ood/loss"].get<double>()), evals.push_back(j);
+  }
+  ASSERT_EQ(ood.size(), 2u);
+  EXPECT_LT(ood[1], ood[0] * 0.8) << "OOD loss " << ood[0] << " -> " << ood[1];
+  // Every kind of metric is there: R² of action vectors, tolerance accuracy, closed loop.
+  for (const char* key : {"ood/r2", "ood/acc", "closed_ood/success", "closed_ood/expert_success"})
+    EXPECT_TRUE(evals.back().contains(key)) << key;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPolicies, ContinuousRuns, ::testing::ValuesIn(testing::policy_names()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace hc::trainer
