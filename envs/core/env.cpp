@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "envs/core/env_family.h"
 
 namespace hc::envs {
 
@@ -24,8 +25,11 @@ std::string_view to_string(EndReason r) {
   return "?";
 }
 
-Env::Env(const TaskSpace& space, ObservationSpec obs, ActionSpec act, int max_steps)
-    : space_(space), obs_spec_(std::move(obs)), act_spec_(std::move(act)), max_steps_(max_steps) {}
+Env::Env(const EnvFamily& family, int max_steps)
+    : space_(family.task_space()),
+      obs_spec_(&family.observation_spec()),
+      act_spec_(&family.action_spec()),
+      max_steps_(max_steps) {}
 
 void Env::reset(uint64_t seed, const Task& task) {
   space_.validate(task);
@@ -42,7 +46,7 @@ StepResult Env::step(const Action& a) {
   if (done())
     throw EnvError(fmt::format("step() called on a finished episode (after {} steps): call reset()",
                                elapsed_));
-  validate_action(act_spec_, a);
+  validate_action(*act_spec_, a);
   StepResult r = on_step(a);
   ++elapsed_;
   if (r.terminated) {
@@ -60,14 +64,14 @@ StepResult Env::step(const Action& a) {
 }
 
 std::vector<float> Env::observation() const {
-  std::vector<float> out(obs_spec_.size());
+  std::vector<float> out(obs_spec_->size());
   observe(out);
   return out;
 }
 
 Scene Env::scene() const {
   const std::vector<float> obs = observation();
-  const auto& shape = obs_spec_.shape;
+  const auto& shape = obs_spec_->shape;
   Scene s;
   if (shape.size() == 3) {
     // A grid of channels: each cell in the colour of its highest set channel.
@@ -87,7 +91,7 @@ Scene Env::scene() const {
     const int n = static_cast<int>(obs.size());
     s = Scene::grid(2, n);
     for (int i = 0; i < n; ++i) {
-      const float lo = obs_spec_.low[i], hi = obs_spec_.high[i];
+      const float lo = obs_spec_->low[i], hi = obs_spec_->high[i];
       const float f = std::isfinite(lo) && std::isfinite(hi) && hi > lo
                           ? (obs[i] - lo) / (hi - lo)
                           : 0.5f + 0.5f * std::tanh(obs[i]);

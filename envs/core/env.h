@@ -21,6 +21,8 @@ namespace hc::envs {
 using tasks::Task;
 using tasks::TaskSpace;
 
+class EnvFamily;
+
 [[noreturn]] void throw_wrong_env(const char* who);
 
 // Why an episode ended.
@@ -51,11 +53,13 @@ struct StepResult {
 // further steps throw until the next reset.
 class Env {
  public:
-  Env(const TaskSpace& space, ObservationSpec obs, ActionSpec act, int max_steps);
+  // The environment of one family: its task space and specs are the family's (shared, not
+  // copied: an environment costs little to make, and every demonstration makes some).
+  Env(const EnvFamily& family, int max_steps);
   virtual ~Env() = default;
 
-  const ObservationSpec& observation_spec() const { return obs_spec_; }
-  const ActionSpec& action_spec() const { return act_spec_; }
+  const ObservationSpec& observation_spec() const { return *obs_spec_; }
+  const ActionSpec& action_spec() const { return *act_spec_; }
   int max_steps() const { return max_steps_; }  // time limit: truncated at this many steps
 
   // Starts an episode of `task`; all randomness of the episode comes from `seed`.
@@ -94,8 +98,8 @@ class Env {
 
  private:
   const TaskSpace& space_;
-  ObservationSpec obs_spec_;
-  ActionSpec act_spec_;
+  const ObservationSpec* obs_spec_;
+  const ActionSpec* act_spec_;
   int max_steps_;
   Rng rng_;
   Task task_;

@@ -43,6 +43,10 @@ TaskData EnvFamily::make_task_data(const Task& task, uint64_t seed) const {
       rollout(venv, tasks, seeds, expert_actor(*expert), {.values = kind == TargetKind::kValues});
 
   const int64_t n_obs = input_dim(), n_out = output_dim();
+  int64_t rows[2] = {0, 0};
+  for (int d = 0; d < n; ++d) rows[d < support ? 0 : 1] += episodes[d].steps();
+  data.support.inputs.reserve(rows[0] * n_obs);
+  data.query.inputs.reserve(rows[1] * n_obs);
   for (int d = 0; d < n; ++d) {
     const Episode& ep = episodes[d];
     Dataset& out = d < support ? data.support : data.query;

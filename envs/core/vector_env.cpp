@@ -57,7 +57,7 @@ void VectorEnv::reset(std::span<const Task> tasks, std::span<const uint64_t> see
 
 void VectorEnv::step_one(int i, const Action& a) {
   Env& env = *envs_[i];
-  if (env.done()) {  // the previous step ended the episode: start the next one
+  if (terminated_[i] || truncated_[i]) {  // the previous step ended the episode: start the next
     env.reset(derive_seed(seeds_[i], {static_cast<uint64_t>(episodes_[i])}), tasks_[i]);
     ++episodes_[i];
     rewards_[i] = 0.0f;
@@ -79,10 +79,12 @@ void VectorEnv::step(std::span<const Action> actions, std::span<const uint8_t> a
                                active.empty() ? "" : fmt::format(" and {} flags", active.size()),
                                envs_.size()));
   if (!envs_[0]->started()) throw EnvError("VectorEnv::step called before reset()");
-  // Validate everything first so that a bad action leaves no environment half-stepped.
+  // Validate everything first so that a bad action leaves no environment half-stepped. The
+  // flags live here, not in the environments, so this pass touches no environment's memory.
+  const ActionSpec& spec = envs_[0]->action_spec();
   for (size_t i = 0; i < actions.size(); ++i)
-    if ((active.empty() || active[i]) && !envs_[i]->done())
-      validate_action(envs_[i]->action_spec(), actions[i]);
+    if ((active.empty() || active[i]) && !(terminated_[i] || truncated_[i]))
+      validate_action(spec, actions[i]);
   for_chunks(size(), grain_, [&](int lo, int hi) {
     for (int i = lo; i < hi; ++i)
       if (active.empty() || active[i]) step_one(i, actions[i]);
@@ -115,20 +117,23 @@ std::vector<Episode> rollout(VectorEnv& venv, std::span<const Task> tasks,
     record_observation(i);
     if (!venv.env(i).done()) ids.push_back(i);
   }
-  std::vector<Action> chosen, actions(n);
+  std::vector<Action> chosen(n), actions(n);
   std::vector<uint8_t> active(n, 0);
-  std::vector<float> values;
+  std::vector<float> values(static_cast<size_t>(n) * n_values);
+  std::vector<int> still;
+  still.reserve(n);
   while (!ids.empty()) {
-    chosen.assign(ids.size(), Action{});
-    values.assign(ids.size() * n_values, 0.0f);
-    act(venv, ids, chosen, values);
+    const std::span<Action> now(chosen.data(), ids.size());
+    const std::span<float> now_values(values.data(), ids.size() * n_values);
+    std::fill(now_values.begin(), now_values.end(), 0.0f);
+    act(venv, ids, now, now_values);
     std::fill(active.begin(), active.end(), 0);
     for (size_t k = 0; k < ids.size(); ++k) {
       actions[ids[k]] = chosen[k];
       active[ids[k]] = 1;
     }
     venv.step(actions, active);
-    std::vector<int> still;
+    still.clear();
     for (size_t k = 0; k < ids.size(); ++k) {
       const int i = ids[k];
       Episode& ep = episodes[i];

@@ -108,16 +108,15 @@ GoalsFamily::GoalsFamily(const Config& c)
 }
 
 std::unique_ptr<Env> GoalsFamily::make_env() const {
-  return std::make_unique<GoalsEnv>(task_space(), world_);
+  return std::make_unique<GoalsEnv>(*this, world_);
 }
 
 std::unique_ptr<Expert> GoalsFamily::make_expert() const {
   return std::make_unique<GoalsExpert>(config_.discount);
 }
 
-GoalsEnv::GoalsEnv(const TaskSpace& space, std::shared_ptr<const GoalsWorld> world)
-    : Env(space, make_obs_spec(world->config), make_act_spec(world->config),
-          world->config.max_steps),
+GoalsEnv::GoalsEnv(const EnvFamily& family, std::shared_ptr<const GoalsWorld> world)
+    : Env(family, world->config.max_steps),
       world_(std::move(world)) {}
 
 void GoalsEnv::on_reset(Rng& rng, const Task& task) {

@@ -70,7 +70,7 @@ struct GoalsWorld {
 
 class GoalsEnv : public Env {
  public:
-  GoalsEnv(const TaskSpace& space, std::shared_ptr<const GoalsWorld> world);
+  GoalsEnv(const EnvFamily& family, std::shared_ptr<const GoalsWorld> world);
 
   void observe(std::span<float> out) const override;
   Scene scene() const override;

@@ -83,16 +83,16 @@ PreferenceFamily::PreferenceFamily(const Config& c)
 }
 
 std::unique_ptr<Env> PreferenceFamily::make_env() const {
-  return std::make_unique<PreferenceEnv>(task_space(), world_);
+  return std::make_unique<PreferenceEnv>(*this, world_);
 }
 
 std::unique_ptr<Expert> PreferenceFamily::make_expert() const {
   return std::make_unique<PreferenceExpert>();
 }
 
-PreferenceEnv::PreferenceEnv(const TaskSpace& space, std::shared_ptr<const PreferenceWorld> world)
-    : Env(space, make_obs_spec(world->config), make_act_spec(world->config),
-          world->config.max_steps),
+PreferenceEnv::PreferenceEnv(const EnvFamily& family,
+                             std::shared_ptr<const PreferenceWorld> world)
+    : Env(family, world->config.max_steps),
       world_(std::move(world)) {}
 
 void PreferenceEnv::on_reset(Rng& rng, const Task& task) {

@@ -87,7 +87,7 @@ struct PreferenceWorld {
 
 class PreferenceEnv : public Env {
  public:
-  PreferenceEnv(const TaskSpace& space, std::shared_ptr<const PreferenceWorld> world);
+  PreferenceEnv(const EnvFamily& family, std::shared_ptr<const PreferenceWorld> world);
 
   void observe(std::span<float> out) const override;
   Scene scene() const override;

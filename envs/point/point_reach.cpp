@@ -55,15 +55,15 @@ PointReachFamily::PointReachFamily(const Config& c)
       config_(c) {}
 
 std::unique_ptr<Env> PointReachFamily::make_env() const {
-  return std::make_unique<PointReachEnv>(task_space(), config_);
+  return std::make_unique<PointReachEnv>(*this, config_);
 }
 
 std::unique_ptr<Expert> PointReachFamily::make_expert() const {
   return std::make_unique<PointReachExpert>();
 }
 
-PointReachEnv::PointReachEnv(const TaskSpace& space, const PointReachConfig& config)
-    : Env(space, make_obs_spec(config), make_act_spec(), config.max_steps), config_(config) {}
+PointReachEnv::PointReachEnv(const EnvFamily& family, const PointReachConfig& config)
+    : Env(family, config.max_steps), config_(config) {}
 
 void PointReachEnv::on_reset(Rng& rng, const Task& task) {
   goal_ = task.values[0];

@@ -65,7 +65,7 @@ struct PointReachConfig {
 
 class PointReachEnv : public Env {
  public:
-  PointReachEnv(const TaskSpace& space, const PointReachConfig& config);
+  PointReachEnv(const EnvFamily& family, const PointReachConfig& config);
 
   void observe(std::span<float> out) const override;
   Scene scene() const override;

@@ -49,7 +49,7 @@ class LoudFamily : public grid::GoalsFamily {
  public:
   LoudFamily() : GoalsFamily(grid::GoalsConfig{}) {}
   std::unique_ptr<Env> make_env() const override {
-    return std::make_unique<LoudEnv>(task_space(), shared_world());
+    return std::make_unique<LoudEnv>(*this, shared_world());
   }
   std::shared_ptr<const grid::GoalsWorld> shared_world() const {
     return std::shared_ptr<const grid::GoalsWorld>(&world(), [](const grid::GoalsWorld*) {});
