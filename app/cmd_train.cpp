@@ -18,9 +18,10 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--run-dir", o->run_dir, "Run directory (default: runs/<config>-<time>)");
   cmd->add_option("--resume", o->resume, "Continue the run in this directory exactly");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress display");
-  cmd->add_option("--log-every", o->log_every,
-                  "Train records every N steps (default ~100 per run)");
-  return [o, args]() {
+  auto log_every = std::make_shared<std::string>();
+  cmd->add_option("--log-every", *log_every,
+                  "Train records every N steps (the same as train.log_every=N; stored in the run)");
+  return [o, args, log_every]() {
     if (o->resume.empty()) {
       if (args->empty()) throw ConfigError("train: a config file is required (or --resume DIR)");
       o->config = args->front();
@@ -28,6 +29,8 @@ Command add_train(CLI::App& app) {
     } else {
       o->overrides = *args;
     }
+    // An option that changes the outputs is a config key, so a resumed run repeats it.
+    if (!log_every->empty()) o->overrides.push_back("train.log_every=" + *log_every);
     trainer::train(*o);
     return 0;
   };

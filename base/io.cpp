@@ -1,10 +1,14 @@
 #include "base/io.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -32,6 +36,18 @@ void fsync_path(const std::string& path, bool directory) {
 
 }  // namespace
 
+void crash_point(const char* name) {
+  static const std::string spec = [] {
+    const char* e = std::getenv("HC_CRASH_POINT");
+    return std::string(e ? e : "");
+  }();
+  if (spec.empty()) return;
+  static std::atomic<int64_t> calls{0};
+  const auto colon = spec.rfind(':');
+  if (spec.compare(0, colon, name) != 0) return;
+  if (++calls == std::atoll(spec.c_str() + colon + 1)) ::kill(::getpid(), SIGKILL);
+}
+
 void atomic_write(const std::string& path, std::string_view bytes) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   {
@@ -53,6 +69,7 @@ void atomic_write(const std::string& path, std::string_view bytes) {
     }
     ::close(fd);
   }
+  crash_point("atomic_write");  // the new content is on disk but not yet in place
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename onto", path);
   const auto dir = std::filesystem::path(path).parent_path();
   fsync_path(dir.empty() ? "." : dir.string(), true);
@@ -94,6 +111,65 @@ void truncate_lines(const std::string& path, int64_t lines) {
   for (int64_t i = 0; i < lines && std::getline(in, line); ++i) kept += line + "\n";
   in.close();
   atomic_write(path, kept);
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const Error&) {
+    throw Error(fmt::format("'{}' does not exist or cannot be read", path));
+  }
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(fmt::format("'{}' is not valid JSON (damaged or truncated?): byte {}: {}", path,
+                            e.byte, e.what()));
+  }
+}
+
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("'{}' does not exist or cannot be read", path));
+  std::vector<nlohmann::json> out;
+  int64_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    try {
+      out.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(fmt::format("'{}':{}: not a JSON record (damaged or truncated?): {}", path, n,
+                              e.what()));
+    }
+  }
+  return out;
+}
+
+DirectoryLock::DirectoryLock(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / ".lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("cannot create lock file", path);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {0};
+    [[maybe_unused]] const ssize_t got = ::pread(fd_, pid, sizeof(pid) - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK)
+      throw Error(fmt::format("run directory '{}' is in use by another process (pid {}): wait for "
+                              "it to end or choose another directory",
+                              dir, std::string(pid).substr(0, std::string(pid).find('\n'))));
+    errno = err;
+    fail("cannot lock", path);
+  }
+  const std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) < 0) {
+    // The pid is only for the message a second process shows; the lock holds without it.
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 }  // namespace hc

@@ -5,10 +5,18 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace hc {
 
 void atomic_write(const std::string& path, std::string_view bytes);
+
+// Fault injection for the crash tests: with HC_CRASH_POINT=<name>:<n> in the environment, the
+// n-th call of crash_point(<name>) kills the process with SIGKILL, as a power cut or kill -9
+// would at that moment. Without the variable it does nothing (one cached lookup).
+void crash_point(const char* name);
 std::string read_file(const std::string& path);
 // 64-bit checksum of bytes (fast multiply-xorshift mixing; not cryptographic).
 uint64_t checksum(std::string_view bytes);
@@ -16,5 +24,24 @@ uint64_t checksum(std::string_view bytes);
 // checkpoint).
 void truncate_lines(const std::string& path, int64_t lines);
 int64_t count_lines(const std::string& path);
+
+// A JSON document from a file, or an Error naming the file and what is wrong with it.
+nlohmann::json read_json(const std::string& path);
+// Every line of a JSON-lines file, or an Error naming the file and the line.
+std::vector<nlohmann::json> read_json_lines(const std::string& path);
+
+// An exclusive lock on a directory, held while this object lives: an OS file lock (flock) on
+// DIR/.lock, released by the kernel when the process ends however it ends, so a killed process
+// leaves nothing stale. A second holder gets an Error naming the directory and the process.
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& dir);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace hc

@@ -12,7 +12,8 @@ namespace hc::trainer {
 namespace {
 
 constexpr char kMagic[8] = {'H', 'C', 'C', 'K', 'P', 'T', '0', '1'};
-constexpr int64_t kFormat = 1;
+// Format 2 records checksums and CSV columns of the metrics files; format 1 only line counts.
+constexpr int64_t kFormat = 2;
 
 }  // namespace
 
@@ -24,9 +25,13 @@ void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
   ar.write("skipped", c10::IValue(s.skipped));
   ar.write("best_valid_loss", c10::IValue(s.best_valid_loss));
   ar.write("best_step", c10::IValue(s.best_step));
-  ar.write("metrics_lines", c10::IValue(s.metrics_lines));
-  ar.write("train_csv_lines", c10::IValue(s.train_csv_lines));
-  ar.write("eval_csv_lines", c10::IValue(s.eval_csv_lines));
+  for (int f = 0; f < 3; ++f) {
+    const MetricsFileState& m = s.metrics.files[f];
+    const std::string key = std::string("metrics/") + MetricsFiles::kNames[f];
+    ar.write(key + "/lines", c10::IValue(m.lines));
+    ar.write(key + "/checksum", c10::IValue(static_cast<int64_t>(m.checksum)));
+    ar.write(key + "/header", c10::IValue(m.header));
+  }
   ar.write("threads", c10::IValue(s.threads));
   ar.write("wall_time", c10::IValue(s.wall_time));
   ar.write("config", c10::IValue(s.config));
@@ -68,16 +73,27 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
     ar.load_from(in);
     c10::IValue v;
     ar.read("format", v);
-    if (v.toInt() != kFormat)
-      throw Error(fmt::format("checkpoint '{}' has format {}, this build reads format {}", path,
-                              v.toInt(), kFormat));
+    const int64_t format = v.toInt();
+    if (format != kFormat && format != 1)
+      throw Error(fmt::format("checkpoint '{}' has format {}, this build reads formats 1 and {}",
+                              path, format, kFormat));
     ar.read("step", v), s.step = v.toInt();
     ar.read("skipped", v), s.skipped = v.toInt();
     ar.read("best_valid_loss", v), s.best_valid_loss = v.toDouble();
     ar.read("best_step", v), s.best_step = v.toInt();
-    ar.read("metrics_lines", v), s.metrics_lines = v.toInt();
-    ar.read("train_csv_lines", v), s.train_csv_lines = v.toInt();
-    ar.read("eval_csv_lines", v), s.eval_csv_lines = v.toInt();
+    if (format == 1) {
+      s.metrics.has_checksums = false;
+      const char* old[3] = {"metrics_lines", "train_csv_lines", "eval_csv_lines"};
+      for (int f = 0; f < 3; ++f) ar.read(old[f], v), s.metrics.files[f].lines = v.toInt();
+    } else {
+      for (int f = 0; f < 3; ++f) {
+        MetricsFileState& m = s.metrics.files[f];
+        const std::string key = std::string("metrics/") + MetricsFiles::kNames[f];
+        ar.read(key + "/lines", v), m.lines = v.toInt();
+        ar.read(key + "/checksum", v), m.checksum = static_cast<uint64_t>(v.toInt());
+        ar.read(key + "/header", v), m.header = v.toStringRef();
+      }
+    }
     ar.read("threads", v), s.threads = v.toInt();
     ar.read("wall_time", v), s.wall_time = v.toDouble();
     ar.read("config", v), s.config = v.toStringRef();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agents/policy.h"
+#include "trainer/metrics_files.h"
 
 namespace hc::trainer {
 
@@ -18,9 +19,7 @@ struct CheckpointState {
   int64_t skipped = 0;  // steps skipped for non-finite meta-gradients
   double best_valid_loss = std::numeric_limits<double>::infinity();
   int64_t best_step = -1;
-  int64_t metrics_lines = 0;  // lines of metrics.jsonl
-  int64_t train_csv_lines = 0;
-  int64_t eval_csv_lines = 0;
+  MetricsState metrics;  // what the metrics files held when the checkpoint was written
   int64_t threads = 0;   // shards of the run (informational: train.shards is in `config`)
   double wall_time = 0;  // seconds spent so far
   std::string config;    // the run's resolved config (YAML), to refuse a mismatched resume

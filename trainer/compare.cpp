@@ -189,12 +189,9 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
           train_options.run_dir = t.dir;
         }
         train(train_options);
-        t.summary = nlohmann::json::parse(read_file((dir / "summary.json").string()));
-        std::ifstream in(dir / "metrics.jsonl");
-        for (std::string line; std::getline(in, line);) {
-          auto j = nlohmann::json::parse(line);
-          if (j["kind"] == "eval") t.evals.push_back(j);
-        }
+        t.summary = read_json((dir / "summary.json").string());
+        for (auto& j : read_json_lines((dir / "metrics.jsonl").string()))
+          if (j["kind"] == "eval") t.evals.push_back(std::move(j));
         out.wall_time += t.summary.value("wall_time_s", 0.0);
         r.trials.push_back(std::move(t));
       }

@@ -82,6 +82,7 @@ struct TrainConfig {
   uint64_t seed = 2023;
   int64_t eval_every = 1000;
   int64_t checkpoint_every = 1000;
+  int64_t log_every = 0;
   int shards = 2;
   int threads = 0;
   Parallel parallel = Parallel::kShards;
@@ -94,6 +95,8 @@ struct TrainConfig {
       in_range<int64_t>(1, 1'000'000'000));
     v("checkpoint_every", checkpoint_every, "checkpoint every this many steps (and at the end)",
       in_range<int64_t>(1, 1'000'000'000));
+    v("log_every", log_every, "train records every this many steps (0: about 100 per run)",
+      in_range<int64_t>(0, 1'000'000'000));
     v("shards", shards,
       "fixed groups the meta-batch is split into; the result does not depend on the thread "
       "count (use a multiple of the thread count)",

@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/io.h"
 #include "trainer/checkpoint.h"
+#include "trainer/metrics_files.h"
 #include "trainer/progress.h"
 
 namespace hc::trainer {
@@ -37,48 +38,6 @@ nlohmann::json to_json(const Metrics& m) {
   for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
   return j;
 }
-
-// Appends records to metrics.jsonl and to a CSV per kind, counting lines for checkpoints.
-class MetricsFiles {
- public:
-  explicit MetricsFiles(const std::string& dir) : dir_(dir) {}
-  void restore(int64_t jsonl, int64_t train_csv, int64_t eval_csv) {
-    truncate_lines(path("metrics.jsonl"), jsonl);
-    truncate_lines(path("train.csv"), train_csv);
-    truncate_lines(path("eval.csv"), eval_csv);
-    lines_ = {jsonl, train_csv, eval_csv};
-  }
-  void write(const std::string& kind, int64_t step, const Metrics& m) {
-    nlohmann::json j = {{"kind", kind}, {"step", step}};
-    for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-    append(path("metrics.jsonl"), j.dump() + "\n");
-    ++lines_[0];
-    const int which = kind == "train" ? 1 : 2;
-    std::string csv;
-    if (lines_[which] == 0) {
-      csv = "step";
-      for (const auto& [k, v] : m) csv += "," + k;
-      csv += "\n";
-      ++lines_[which];
-    }
-    csv += std::to_string(step);
-    for (const auto& [k, v] : m) csv += "," + (std::isfinite(v) ? fmt::format("{}", v) : "");
-    append(path(which == 1 ? "train.csv" : "eval.csv"), csv + "\n");
-    ++lines_[which];
-  }
-  int64_t lines(int i) const { return lines_[i]; }
-
- private:
-  std::string path(const char* name) const { return (fs::path(dir_) / name).string(); }
-  static void append(const std::string& p, const std::string& text) {
-    std::ofstream out(p, std::ios::app);
-    out << text;
-    out.flush();
-    if (!out) throw Error(fmt::format("cannot write '{}'", p));
-  }
-  std::string dir_;
-  std::array<int64_t, 3> lines_{0, 0, 0};
-};
 
 std::string default_run_dir(const std::string& config) {
   const auto now = std::chrono::system_clock::now();
@@ -122,6 +81,7 @@ RunResult train(const TrainOptions& o) {
   const bool resuming = !o.resume.empty();
   RunConfig config;
   std::string dir;
+  std::unique_ptr<DirectoryLock> lock;  // held until the run returns or the process ends
   if (resuming) {
     dir = o.resume;
     if (!o.overrides.empty())
@@ -129,16 +89,23 @@ RunResult train(const TrainOptions& o) {
     const std::string cfg = (fs::path(dir) / kConfig).string();
     if (!fs::exists(cfg))
       throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
+    lock = std::make_unique<DirectoryLock>(dir);
+    // Temporary files of atomic writes a killed process did not finish (no one else writes here).
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path());
     config = load_run_config(cfg);
   } else {
     config = load_run_config(o.config, o.overrides);
     dir = o.run_dir.empty() ? default_run_dir(o.config) : o.run_dir;
+    fs::create_directories(dir);
+    // Locked before anything is checked or written: of two processes starting the same run
+    // directory, one gets it and the other an error.
+    lock = std::make_unique<DirectoryLock>(dir);
     if (fs::exists(fs::path(dir) / kCheckpoint) || fs::exists(fs::path(dir) / kConfig))
       throw Error(
           fmt::format("run directory '{}' already holds a run: continue it with --resume {} "
                       "or choose another --run-dir",
                       dir, dir));
-    fs::create_directories(dir);
     atomic_write((fs::path(dir) / kConfig).string(), to_yaml(config.to_yaml()));
   }
   const std::string config_text = to_yaml(config.to_yaml());
@@ -156,15 +123,24 @@ RunResult train(const TrainOptions& o) {
   state.config = config_text;
   state.threads = s.shards();
   if (resuming) {
+    std::optional<nlohmann::json> summary;
     if (fs::exists(s.path(kSummary))) {
-      const auto summary = nlohmann::json::parse(read_file(s.path(kSummary)));
+      try {
+        summary = read_json(s.path(kSummary));
+      } catch (const Error& e) {
+        // Everything in it is derived from the last checkpoint: finish the run again.
+        log->info("{}; finishing the run again from its last checkpoint", e.what());
+        fmt::print(stderr, "{}; finishing the run again from its last checkpoint\n", e.what());
+      }
+    }
+    if (summary) {
       if (!o.quiet) fmt::print(stderr, "run '{}' already finished ({} steps)\n", dir, tc.steps);
       RunResult r;
       r.dir = dir;
-      for (const auto& [k, v] : summary["final"].items())
+      for (const auto& [k, v] : (*summary)["final"].items())
         r.final_metrics.emplace_back(k, v.is_null() ? std::nan("") : v.get<double>());
-      r.wall_time = summary.value("wall_time_s", 0.0);
-      r.best_step = summary.value("best_step", int64_t{-1});
+      r.wall_time = summary->value("wall_time_s", 0.0);
+      r.best_step = summary->value("best_step", int64_t{-1});
       return r;
     }
     if (fs::exists(s.path(kCheckpoint))) {
@@ -174,7 +150,10 @@ RunResult train(const TrainOptions& o) {
                                 s.path(kCheckpoint), s.path(kConfig)));
       s.learner->set_skipped_steps(state.skipped);
     }
-    metrics.restore(state.metrics_lines, state.train_csv_lines, state.eval_csv_lines);
+    for (const std::string& repair : metrics.restore(state.metrics)) {
+      log->info("repaired {}", repair);
+      fmt::print(stderr, "repaired {}\n", repair);  // even when quiet: the user should know
+    }
     log->info("resumed at step {}", state.step);
   } else {
     log->info("new run: {} ({} on {}, {} steps, {} threads)", dir, name_of(config.policy.name),
@@ -193,7 +172,8 @@ RunResult train(const TrainOptions& o) {
                config.learner.meta_batch, config.threads(), dir);
   Evaluator evaluator(family, config.eval, tc.seed, config.learner.meta_batch, s.shards());
   Progress progress(state.step, tc.steps, !o.quiet);
-  const int64_t log_every = o.log_every > 0 ? o.log_every : std::max<int64_t>(1, tc.steps / 100);
+  const int64_t log_every =
+      tc.log_every > 0 ? tc.log_every : std::max<int64_t>(1, tc.steps / 100);
   Metrics last_eval;
   double last_loss = std::nan("");
   std::vector<int64_t> ids;
@@ -235,9 +215,7 @@ RunResult train(const TrainOptions& o) {
     if ((step + 1) % tc.checkpoint_every == 0 || step + 1 == tc.steps) {
       state.step = step + 1;
       state.skipped = s.learner->skipped_steps();
-      state.metrics_lines = metrics.lines(0);
-      state.train_csv_lines = metrics.lines(1);
-      state.eval_csv_lines = metrics.lines(2);
+      state.metrics = metrics.state();
       state.wall_time = wall();
       save_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(), state);
     }

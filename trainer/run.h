@@ -22,7 +22,6 @@ struct TrainOptions {
   std::string run_dir;                 // default: runs/<config stem>-<date>-<time>
   std::string resume;                  // run directory to continue
   bool quiet = false;                  // no progress display
-  int64_t log_every = 0;               // train records every N steps (0: ~100 per run)
 };
 
 struct RunResult {

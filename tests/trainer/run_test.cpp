@@ -2,6 +2,7 @@
 // and a short hyperteacher run whose OOD loss falls.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "base/io.h"
@@ -21,22 +23,40 @@ namespace {
 
 namespace fs = std::filesystem;
 
-pid_t spawn(const std::vector<std::string>& args) {
+// Starts hypercomp with `args`, extra environment variables and its output in `log`.
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+            const std::string& log = "/dev/null") {
   std::vector<char*> argv;
   std::string bin = HYPERCOMP_BIN;
   argv.push_back(bin.data());
   std::vector<std::string> copy = args;
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_copy = env;
+  std::vector<char*> envp;
+  for (auto& e : env_copy) envp.push_back(e.data());
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
   pid_t pid;
-  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &files, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&files);
   return pid;
 }
 
-int run(const std::vector<std::string>& args) {
+// The exit status, or -1 if the process was killed.
+int finish(pid_t pid) {
   int status = 0;
-  waitpid(spawn(args), &status, 0);
+  waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int run(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+        const std::string& log = "/dev/null") {
+  return finish(spawn(args, env, log));
 }
 
 class Runs : public ::testing::Test {
@@ -110,6 +130,148 @@ TEST_F(Runs, ThreadCountDoesNotChangeTheRun) {
   for (const char* f : {"metrics.jsonl", "eval.csv", "train.csv"})
     EXPECT_EQ(read_file(path(std::string("one/") + f)), read_file(path(std::string("two/") + f)))
         << f;
+}
+
+void expect_same_outputs(const std::string& a, const std::string& b) {
+  for (const char* f : {"metrics.jsonl", "eval.csv", "train.csv"})
+    EXPECT_EQ(read_file(a + "/" + f), read_file(b + "/" + f)) << f << " of " << b;
+  const auto sa = read_json(a + "/summary.json"), sb = read_json(b + "/summary.json");
+  EXPECT_EQ(sa["final"], sb["final"]) << b;
+  EXPECT_EQ(sa["best_step"], sb["best_step"]) << b;
+}
+
+// Kill -9 at random moments -- while computing, halfway through a metrics record, between
+// writing a checkpoint's bytes and renaming them into place -- then resume, again and again:
+// the finished run's files are those of a run never interrupted. HC_KILL_TRIALS sets the number
+// of runs (each killed several times); the suite runs a few, more are run by hand.
+TEST_F(Runs, RandomKillsAnywhereEndExactlyLikeAnUninterruptedRun) {
+  const std::string cfg = write_config(kTiny);
+  const std::vector<std::string> options = {"-q", "--log-every", "3"};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> first = {"train", cfg, "--run-dir", path("ref")};
+  first.insert(first.end(), options.begin(), options.end());
+  ASSERT_EQ(run(first), 0);
+  const auto duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - t0)
+                               .count();
+  const char* env_trials = std::getenv("HC_KILL_TRIALS");
+  const int trials = env_trials ? std::atoi(env_trials) : 3;
+  std::mt19937_64 rng(std::random_device{}());
+  int kills = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    const std::string dir = path("trial" + std::to_string(trial));
+    bool started = false, finished = false;
+    for (int attempt = 0; attempt < 8 && !finished; ++attempt) {
+      std::vector<std::string> args =
+          started ? std::vector<std::string>{"train", "--resume", dir, "-q"}
+                  : std::vector<std::string>{"train", cfg, "--run-dir", dir, "-q", "--log-every", "3"};
+      std::vector<std::string> env;
+      const int kind = static_cast<int>(rng() % 3);
+      if (attempt < 6 && kind == 0)  // halfway through the k-th metrics record
+        env.push_back("HC_CRASH_POINT=metrics_append:" + std::to_string(1 + rng() % 40));
+      if (attempt < 6 && kind == 1)  // a checkpoint (or config, best.pt) written but not renamed
+        env.push_back("HC_CRASH_POINT=atomic_write:" + std::to_string(1 + rng() % 12));
+      const pid_t pid = spawn(args, env, path("trial.log"));
+      if (attempt < 6 && kind == 2) {  // an arbitrary moment
+        std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (duration_ms + 1)));
+        kill(pid, SIGKILL);
+      }
+      const int status = finish(pid);
+      finished = status == 0;
+      kills += status == -1;
+      ASSERT_TRUE(status == 0 || status == -1) << read_file(path("trial.log"));
+      started = started || fs::exists(dir + "/config.yaml");
+    }
+    ASSERT_TRUE(finished) << "trial " << trial;
+    expect_same_outputs(path("ref"), dir);
+  }
+  RecordProperty("kills", kills);
+  EXPECT_GT(kills, 0);
+}
+
+// Resume checks the metrics files against what the checkpoint recorded: it repairs what can be
+// repaired (records written after the checkpoint, a torn last line, damaged CSVs, a damaged
+// summary of a finished run) and refuses, naming the file, when records were lost or changed.
+TEST_F(Runs, ResumeRepairsMetricsFilesOrRefusesNamingThem) {
+  const std::string cfg = write_config(kTiny);
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("a"), "-q"}), 0);
+  // A run killed halfway through a record written after its fourth checkpoint.
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("b"), "-q"}, {"HC_CRASH_POINT=metrics_append:25"}),
+            -1);
+  ASSERT_FALSE(fs::exists(path("b/summary.json")));
+  const auto variant = [&](const std::string& name) {
+    fs::copy(path("b"), path(name), fs::copy_options::recursive);
+    return path(name);
+  };
+  const auto resume = [&](const std::string& dir, std::string* out) {
+    const int status = run({"train", "--resume", dir, "-q"}, {}, dir + ".log");
+    *out = read_file(dir + ".log");
+    return status;
+  };
+  std::string out;
+
+  // Repairable: a torn line, an emptied CSV and a CSV without its header.
+  const std::string torn = variant("torn");
+  {
+    std::ofstream(torn + "/metrics.jsonl", std::ios::app) << "{\"kind\": \"tra";
+    std::ofstream(torn + "/train.csv", std::ios::trunc);
+    const std::string eval = read_file(torn + "/eval.csv");
+    atomic_write(torn + "/eval.csv", eval.substr(eval.find('\n') + 1));
+  }
+  ASSERT_EQ(resume(torn, &out), 0) << out;
+  EXPECT_NE(out.find("repaired metrics.jsonl"), std::string::npos) << out;
+  EXPECT_NE(out.find("repaired train.csv: rebuilt"), std::string::npos) << out;
+  EXPECT_NE(out.find("repaired eval.csv: rebuilt"), std::string::npos) << out;
+  expect_same_outputs(path("a"), torn);
+
+  // Not repairable: records lost, or changed.
+  const std::string lost = variant("lost");
+  const std::string jsonl = read_file(lost + "/metrics.jsonl");
+  atomic_write(lost + "/metrics.jsonl", jsonl.substr(0, jsonl.find('\n') + 1));
+  EXPECT_EQ(resume(lost, &out), 1);
+  EXPECT_NE(out.find(lost + "/metrics.jsonl' holds 1 complete records"), std::string::npos) << out;
+  const std::string changed = variant("changed");
+  std::string edited = jsonl;
+  edited[edited.find("\"step\":0")] = ' ';
+  atomic_write(changed + "/metrics.jsonl", edited);
+  EXPECT_EQ(resume(changed, &out), 1);
+  EXPECT_NE(out.find("metrics.jsonl' differs from what the checkpoint recorded"), std::string::npos)
+      << out;
+
+  // A finished run with a damaged summary is finished again, to the same result.
+  fs::copy(path("a"), path("finished"), fs::copy_options::recursive);
+  atomic_write(path("finished/summary.json"), "{\"final\": {\"test/");
+  ASSERT_EQ(resume(path("finished"), &out), 0) << out;
+  EXPECT_NE(out.find("summary.json' is not valid JSON"), std::string::npos) << out;
+  expect_same_outputs(path("a"), path("finished"));
+}
+
+// A run directory in use is locked: a second writer is refused at once, and the lock goes
+// with the process however it ends.
+TEST_F(Runs, SecondWriterOfARunDirectoryIsRefused) {
+  const std::string cfg = write_config(kTiny);
+  const pid_t first = spawn({"train", cfg, "--run-dir", path("r"), "-q", "train.steps=100000"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(path("r/config.yaml")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(run({"train", cfg, "--run-dir", path("r"), "-q"}, {}, path("second.log")), 1);
+  EXPECT_NE(read_file(path("second.log")).find("is in use by another process (pid " +
+                                               std::to_string(first) + ")"),
+            std::string::npos)
+      << read_file(path("second.log"));
+  EXPECT_EQ(run({"train", "--resume", path("r"), "-q"}, {}, path("third.log")), 1);
+  EXPECT_NE(read_file(path("third.log")).find("in use"), std::string::npos);
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  finish(first);
+  // Released by the kernel: a resume may now take the directory (and is stopped at once here).
+  const pid_t again = spawn({"train", "--resume", path("r"), "-q"}, {}, path("fourth.log"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(again, SIGKILL);
+  finish(again);
+  EXPECT_EQ(read_file(path("fourth.log")).find("in use"), std::string::npos)
+      << read_file(path("fourth.log"));
+  // Options that change the outputs live in the config: a resume cannot change them.
+  EXPECT_EQ(run({"train", "--resume", path("r"), "-q", "--log-every", "5"}), 2);
 }
 
 TEST_F(Runs, CorruptCheckpointIsRefusedOnResume) {
