@@ -17,9 +17,15 @@ Command add_check(CLI::App& app) {
   auto o = std::make_shared<Options>();
   cmd->add_option("family", o->family, "Registered family name")->required();
   cmd->add_option("--config", o->config, "YAML file with a 'family' section instead of defaults");
-  cmd->add_option("--tasks", o->check.tasks, "Tasks sampled per check")->capture_default_str();
-  cmd->add_option("--seeds", o->check.seeds, "Episode seeds per task")->capture_default_str();
-  cmd->add_option("--seed", o->check.seed, "Seed of the sampling")->capture_default_str();
+  cmd->add_option("--tasks", o->check.tasks, "Tasks sampled per check")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--seeds", o->check.seeds, "Episode seeds per task")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--seed", o->check.seed, "Seed of the sampling")
+      ->capture_default_str()
+      ->check(seed_check());
   return [o]() {
     const auto family = family_from(o->family, o->config);
     const tasks::CheckReport r = families::check_family(*family, o->check);

@@ -16,6 +16,10 @@ std::shared_ptr<tasks::TaskFamily> family_from(const std::string& name, const st
   YAML::Node section = root && root.IsMap() && root["family"] ? root["family"] : root;
   if (!section || !section.IsMap())
     throw ConfigError(fmt::format("{}: expected a mapping with a 'family' section", config));
+  if (section["name"] && !section["name"].IsScalar())
+    throw ConfigError(fmt::format("{}:{}: family.name: expected one of {}", config,
+                                  section["name"].Mark().line + 1,
+                                  fmt::join(families::family_names(), ", ")));
   if (!section["name"]) {
     if (name.empty())
       throw ConfigError(fmt::format("{}: family.name is missing and no family was given", config));
@@ -55,7 +59,8 @@ Command add_demo(CLI::App& app) {
   cmd->add_option("--task", o->task,
                   "Task index or description (e.g. 'quadrant=top_left interaction=1 maze=0 "
                   "object=2'); default: drawn from --split");
-  cmd->add_option("--seed", o->seed, "Episode seed (also picks the task when --task is absent)");
+  cmd->add_option("--seed", o->seed, "Episode seed (also picks the task when --task is absent)")
+      ->check(seed_check());
   cmd->add_option("--split", o->split, "Where to draw the task from")
       ->check(CLI::IsMember({"train", "ood"}));
   cmd->add_flag("--json", o->json, "Print the episode as one JSON object");

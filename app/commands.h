@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +22,20 @@ Command add_check(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_compare(CLI::App& app);
+
+// A seed option: a non-negative integer below 2^64, checked as text (converting alone would
+// wrap "-5" to 2^64 - 5 and saturate 99999999999999999999 silently).
+inline CLI::Validator seed_check() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        uint64_t v = 0;
+        const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size())
+          return "expected an integer in [0, 18446744073709551615], got '" + s + "'";
+        return "";
+      },
+      "SEED");
+}
 
 // The family of a config file's `family` section, or the registered defaults of `name`.
 std::shared_ptr<tasks::TaskFamily> family_from(const std::string& name, const std::string& config);

@@ -112,7 +112,11 @@ void ConfigReader::fail_value(std::string_view key, std::string_view expected,
 void ConfigReader::finish() const {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {
-    const std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar())
+      throw ConfigError(fmt::format("{}:{}: {}: keys must be plain names, got {}", file_,
+                                    kv.first.Mark().line + 1, path_.empty() ? "<document>" : path_,
+                                    describe_node(kv.first)));
+    const std::string key = kv.first.Scalar();
     if (seen_.count(key)) continue;
     std::string known, suggestion;
     size_t best = 3;  // suggest only near misses

@@ -1,13 +1,13 @@
 #include "base/io.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -138,8 +138,8 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path) {
     try {
       out.push_back(nlohmann::json::parse(line));
     } catch (const nlohmann::json::parse_error& e) {
-      throw Error(fmt::format("'{}':{}: not a JSON record (damaged or truncated?): {}", path, n,
-                              e.what()));
+      throw Error(
+          fmt::format("'{}':{}: not a JSON record (damaged or truncated?): {}", path, n, e.what()));
     }
   }
   return out;
@@ -156,9 +156,10 @@ DirectoryLock::DirectoryLock(const std::string& dir) {
     ::close(fd_);
     fd_ = -1;
     if (err == EWOULDBLOCK)
-      throw Error(fmt::format("run directory '{}' is in use by another process (pid {}): wait for "
-                              "it to end or choose another directory",
-                              dir, std::string(pid).substr(0, std::string(pid).find('\n'))));
+      throw Error(
+          fmt::format("run directory '{}' is in use by another process (pid {}): wait for "
+                      "it to end or choose another directory",
+                      dir, std::string(pid).substr(0, std::string(pid).find('\n'))));
     errno = err;
     fail("cannot lock", path);
   }

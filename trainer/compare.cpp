@@ -29,7 +29,10 @@ void require_keys(const YAML::Node& n, const std::string& file, const std::strin
     throw ConfigError(
         fmt::format("{}:{}: {}: expected a mapping", file, n.Mark().line + 1, where));
   for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar())
+      throw ConfigError(fmt::format("{}:{}: {}: keys must be plain names", file,
+                                    kv.first.Mark().line + 1, where));
+    const std::string key = kv.first.Scalar();
     if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
       throw ConfigError(fmt::format("{}:{}: unknown key '{}' in {} (known: {})", file,
                                     kv.first.Mark().line + 1, key, where, fmt::join(known, ", ")));

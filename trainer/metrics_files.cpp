@@ -118,9 +118,10 @@ std::vector<std::string> MetricsFiles::restore(const MetricsState& state) {
       continue;
     }
     if (!state.has_checksums || (csv.header.empty() && csv.lines > 0))
-      throw Error(fmt::format("'{}' is damaged and this checkpoint's format does not record its "
-                              "columns; restore the file or start the run again",
-                              path(f)));
+      throw Error(
+          fmt::format("'{}' is damaged and this checkpoint's format does not record its "
+                      "columns; restore the file or start the run again",
+                      path(f)));
     // Rebuild: every record of this kind in metrics.jsonl, in the recorded column order.
     const std::string kind = f == 1 ? "train" : "eval";
     std::vector<std::string> columns;
@@ -144,13 +145,13 @@ std::vector<std::string> MetricsFiles::restore(const MetricsState& state) {
       out += "\n";
     }
     if (complete_lines(out) != csv.lines)
-      throw Error(fmt::format("'{}' cannot be rebuilt: '{}' holds {} {} records, the checkpoint "
-                              "recorded {} lines",
-                              path(f), path(0), complete_lines(out) - (csv.lines > 0),
-                              kind, csv.lines));
+      throw Error(
+          fmt::format("'{}' cannot be rebuilt: '{}' holds {} {} records, the checkpoint "
+                      "recorded {} lines",
+                      path(f), path(0), complete_lines(out) - (csv.lines > 0), kind, csv.lines));
     atomic_write(path(f), out);
-    repairs.push_back(fmt::format("{}: rebuilt from {} ({} lines)", kNames[f], kNames[0],
-                                  csv.lines));
+    repairs.push_back(
+        fmt::format("{}: rebuilt from {} ({} lines)", kNames[f], kNames[0], csv.lines));
   }
   return repairs;
 }

@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/io.h"
 #include "trainer/checkpoint.h"
+#include "trainer/memory.h"
 #include "trainer/metrics_files.h"
 #include "trainer/progress.h"
 
@@ -66,7 +67,8 @@ struct Session {
   Session(RunConfig c, std::string d) : config(std::move(c)), dir(std::move(d)) {
     const tasks::TaskFamily& family = *config.family;
     agents::PolicyDims dims{family.input_dim(), family.output_dim(), 0};
-    if (config.learner.name == LearnerKind::kImitation) dims.latent = family.task_space().latent_dim();
+    if (config.learner.name == LearnerKind::kImitation)
+      dims.latent = family.task_space().latent_dim();
     policy = agents::make_policy(config.policy, dims, derive_seed(config.train.seed, {0x1417}));
     learner = std::make_unique<Learner>(policy, config.learner, config.threads(),
                                         config.train.parallel == Parallel::kShards);
@@ -77,7 +79,9 @@ struct Session {
 
 }  // namespace
 
-RunResult train(const TrainOptions& o) {
+namespace {
+
+RunResult train_run(const TrainOptions& o) {
   const bool resuming = !o.resume.empty();
   RunConfig config;
   std::string dir;
@@ -97,6 +101,13 @@ RunResult train(const TrainOptions& o) {
   } else {
     config = load_run_config(o.config, o.overrides);
     dir = o.run_dir.empty() ? default_run_dir(o.config) : o.run_dir;
+  }
+  Session s(config, dir);
+  // Before anything is written: a configuration too large for this machine is refused here.
+  const MemoryEstimate memory = estimate_memory(config, *s.learner);
+  const std::string memory_warning = check_memory(config, memory);
+  if (!memory_warning.empty()) fmt::print(stderr, "{}\n", memory_warning);
+  if (!resuming) {
     fs::create_directories(dir);
     // Locked before anything is checked or written: of two processes starting the same run
     // directory, one gets it and the other an error.
@@ -109,7 +120,6 @@ RunResult train(const TrainOptions& o) {
     atomic_write((fs::path(dir) / kConfig).string(), to_yaml(config.to_yaml()));
   }
   const std::string config_text = to_yaml(config.to_yaml());
-  Session s(config, dir);
   const TrainConfig& tc = config.train;
   const tasks::TaskFamily& family = *config.family;
 
@@ -118,6 +128,7 @@ RunResult train(const TrainOptions& o) {
   log->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
   log->flush_on(spdlog::level::info);
 
+  log->info("{}", memory.summary());
   MetricsFiles metrics(dir);
   CheckpointState state;
   state.config = config_text;
@@ -168,12 +179,11 @@ RunResult train(const TrainOptions& o) {
   };
   if (!o.quiet)
     fmt::print(stderr, "{} {} on {}: {} steps, meta-batch {}, {} thread(s); run dir {}\n",
-               resuming ? "resuming" : "training", name_of(config.policy.name), family.name(), tc.steps,
-               config.learner.meta_batch, config.threads(), dir);
+               resuming ? "resuming" : "training", name_of(config.policy.name), family.name(),
+               tc.steps, config.learner.meta_batch, config.threads(), dir);
   Evaluator evaluator(family, config.eval, tc.seed, config.learner.meta_batch, s.shards());
   Progress progress(state.step, tc.steps, !o.quiet);
-  const int64_t log_every =
-      tc.log_every > 0 ? tc.log_every : std::max<int64_t>(1, tc.steps / 100);
+  const int64_t log_every = tc.log_every > 0 ? tc.log_every : std::max<int64_t>(1, tc.steps / 100);
   Metrics last_eval;
   double last_loss = std::nan("");
   std::vector<int64_t> ids;
@@ -247,6 +257,24 @@ RunResult train(const TrainOptions& o) {
     fmt::print(stderr, "done in {}; metrics in {}/metrics.jsonl, summary in {}/{}\n",
                format_duration(r.wall_time), dir, dir, kSummary);
   return r;
+}
+
+}  // namespace
+
+RunResult train(const TrainOptions& o) {
+  try {
+    return train_run(o);
+  } catch (const std::bad_alloc&) {
+  } catch (const c10::Error& e) {
+    if (std::string(e.what()).find("allocate") == std::string::npos) throw;
+  }
+  // One line naming the keys that drive memory, not a backtrace; checkpoints are written
+  // atomically, so the last one is intact.
+  throw Error(fmt::format(
+      "out of memory while training '{}': lower learner.meta_batch, learner.inner_steps or "
+      "policy.hidden (the estimate made at the start is in train.log); a run can be resumed from "
+      "its last checkpoint",
+      o.resume.empty() ? o.config : o.resume));
 }
 
 Metrics evaluate_run(const EvalOptions& o) {

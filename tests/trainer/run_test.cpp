@@ -1,5 +1,6 @@
 // Training runs through the hypercomp executable: exact resume after kill -9, re-evaluation,
 // and a short hyperteacher run whose OOD loss falls.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -272,6 +273,41 @@ TEST_F(Runs, SecondWriterOfARunDirectoryIsRefused) {
       << read_file(path("fourth.log"));
   // Options that change the outputs live in the config: a resume cannot change them.
   EXPECT_EQ(run({"train", "--resume", path("r"), "-q", "--log-every", "5"}), 2);
+}
+
+// A configuration far beyond the machine's memory is refused before anything is written, in a
+// second, with the keys that drive the size; it does not crash after minutes of work.
+TEST_F(Runs, ConfigurationTooLargeForTheMachineIsRefusedAtOnce) {
+  const std::string cfg = write_config(kTiny);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"train", cfg, "--run-dir", path("big"), "-q", "learner.meta_batch=65536",
+                 "policy.hidden=1024"},
+                {}, path("big.log")),
+            2);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+  const std::string out = read_file(path("big.log"));
+  EXPECT_NE(out.find("needs more memory than is available"), std::string::npos) << out;
+  EXPECT_NE(out.find("learner.meta_batch (65536)"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(path("big")));
+}
+
+// When memory runs out anyway (here: an address-space limit the estimate cannot see), the
+// error is one line naming the keys, not a backtrace.
+TEST_F(Runs, AllocationFailureIsOneLineNamingTheKeys) {
+  const std::string cfg = write_config(kTiny);
+  const std::string cmd = fmt::format(
+      "ulimit -v 3000000; exec {} train {} --run-dir {} -q train.steps=2 policy.name=learned_init "
+      "policy.hidden=1024 learner.meta_batch=512 > {} 2>&1",
+      HYPERCOMP_BIN, cfg, path("oom"), path("oom.log"));
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  const std::string out = read_file(path("oom.log"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_TRUE(out.find("error: out of memory while training") == 0 ||
+              out.find("needs more memory than is available") != std::string::npos)
+      << out;
+  EXPECT_NE(out.find("learner.meta_batch"), std::string::npos) << out;
 }
 
 TEST_F(Runs, CorruptCheckpointIsRefusedOnResume) {
