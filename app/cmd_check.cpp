@@ -3,6 +3,7 @@
 
 #include "app/commands.h"
 #include "families/check.h"
+#include "families/registry.h"
 
 namespace hc::app {
 
@@ -27,7 +28,7 @@ Command add_check(CLI::App& app) {
       ->capture_default_str()
       ->check(seed_check());
   return [o]() {
-    const auto family = family_from(o->family, o->config);
+    const auto family = families::make_family(o->family, o->config);
     const tasks::CheckReport r = families::check_family(*family, o->check);
     fmt::print("{}: {}\n", family->name(), r.summary());
     return r.ok() ? 0 : 1;

@@ -10,28 +10,6 @@
 
 namespace hc::app {
 
-std::shared_ptr<tasks::TaskFamily> family_from(const std::string& name, const std::string& config) {
-  if (config.empty()) return families::make_family(name);
-  YAML::Node root = load_yaml_file(config);
-  YAML::Node section = root && root.IsMap() && root["family"] ? root["family"] : root;
-  if (!section || !section.IsMap())
-    throw ConfigError(fmt::format("{}: expected a mapping with a 'family' section", config));
-  if (section["name"] && !section["name"].IsScalar())
-    throw ConfigError(fmt::format("{}:{}: family.name: expected one of {}", config,
-                                  section["name"].Mark().line + 1,
-                                  fmt::join(families::family_names(), ", ")));
-  if (!section["name"]) {
-    if (name.empty())
-      throw ConfigError(fmt::format("{}: family.name is missing and no family was given", config));
-    section["name"] = name;
-  } else if (!name.empty() && section["name"].as<std::string>() != name) {
-    throw ConfigError(fmt::format("{}:{}: family.name is '{}' but the command names '{}'", config,
-                                  section["name"].Mark().line + 1,
-                                  section["name"].as<std::string>(), name));
-  }
-  return families::make_family(section, config);
-}
-
 namespace {
 
 // Characters of an ASCII picture: one per cell of a small grid world, else a fixed width.
@@ -65,7 +43,7 @@ Command add_demo(CLI::App& app) {
       ->check(CLI::IsMember({"train", "ood"}));
   cmd->add_flag("--json", o->json, "Print the episode as one JSON object");
   return [o]() {
-    const auto family = family_from(o->family, o->config);
+    const auto family = families::make_family(o->family, o->config);
     const envs::EnvFamily& env_family = envs::require_env_family(*family, "demo");
     auto env = env_family.make_env();
     auto expert = env_family.make_expert();

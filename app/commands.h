@@ -22,6 +22,9 @@ Command add_check(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_compare(CLI::App& app);
+// Only with the renderer (HYPERCOMP_RENDER).
+Command add_watch(CLI::App& app);
+Command add_record(CLI::App& app);
 
 // A seed option: a non-negative integer below 2^64, checked as text (converting alone would
 // wrap "-5" to 2^64 - 5 and saturate 99999999999999999999 silently).
@@ -37,7 +40,6 @@ inline CLI::Validator seed_check() {
       "SEED");
 }
 
-// The family of a config file's `family` section, or the registered defaults of `name`.
-std::shared_ptr<tasks::TaskFamily> family_from(const std::string& name, const std::string& config);
+
 
 }  // namespace hc::app

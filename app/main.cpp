@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   add(hc::app::add_train);
   add(hc::app::add_eval);
   add(hc::app::add_compare);
+#ifdef HYPERCOMP_HAVE_RENDER
+  add(hc::app::add_watch);
+  add(hc::app::add_record);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,8 +19,8 @@ const FamilyInfo& find_family(const std::string& name) {
 
 std::shared_ptr<tasks::TaskFamily> make_family(const YAML::Node& section, const std::string& file) {
   if (!section || !section.IsMap())
-    throw ConfigError(fmt::format("{}: family: expected a mapping with at least a 'name' key",
-                                  file));
+    throw ConfigError(
+        fmt::format("{}: family: expected a mapping with at least a 'name' key", file));
   const YAML::Node name = section["name"];
   if (!name || !name.IsScalar())
     throw ConfigError(fmt::format("{}:{}: family.name: expected one of {}", file,
@@ -35,6 +35,28 @@ std::shared_ptr<tasks::TaskFamily> make_family(const YAML::Node& section, const 
 std::shared_ptr<tasks::TaskFamily> make_family(const std::string& name) {
   const FamilyInfo& f = find_family(name);
   return f.make(f.defaults(), "<defaults of " + name + ">");
+}
+
+std::shared_ptr<tasks::TaskFamily> make_family(const std::string& name, const std::string& config) {
+  if (config.empty()) return make_family(name);
+  YAML::Node root = load_yaml_file(config);
+  YAML::Node section = root && root.IsMap() && root["family"] ? root["family"] : root;
+  if (!section || !section.IsMap())
+    throw ConfigError(fmt::format("{}: expected a mapping with a 'family' section", config));
+  if (section["name"] && !section["name"].IsScalar())
+    throw ConfigError(fmt::format("{}:{}: family.name: expected one of {}", config,
+                                  section["name"].Mark().line + 1,
+                                  fmt::join(family_names(), ", ")));
+  if (!section["name"]) {
+    if (name.empty())
+      throw ConfigError(fmt::format("{}: family.name is missing and no family was given", config));
+    section["name"] = name;
+  } else if (!name.empty() && section["name"].as<std::string>() != name) {
+    throw ConfigError(fmt::format("{}:{}: family.name is '{}' but the command names '{}'", config,
+                                  section["name"].Mark().line + 1,
+                                  section["name"].as<std::string>(), name));
+  }
+  return make_family(section, config);
 }
 
 }  // namespace hc::families

@@ -1,7 +1,8 @@
-// Task families by name. The list itself is explicit, in envs/registry.cpp: one line per family
+// Task families by name. The list itself is explicit, in families/list.cpp: one line per family
 // (a static library would silently drop self-registering objects nobody references).
 #pragma once
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
@@ -18,7 +19,8 @@ struct FamilyInfo {
   std::string name;
   std::string summary;  // one line for `hypercomp envs`
   // Builds the family from a `family` section (keys not given take the defaults).
-  std::function<std::shared_ptr<tasks::TaskFamily>(const YAML::Node& section, const std::string& file)>
+  std::function<std::shared_ptr<tasks::TaskFamily>(const YAML::Node& section,
+                                                   const std::string& file)>
       make;
   // The defaults as a `family` section, and the documentation of every key.
   std::function<YAML::Node()> defaults;
@@ -35,6 +37,9 @@ const FamilyInfo& find_family(const std::string& name);
 std::shared_ptr<tasks::TaskFamily> make_family(const YAML::Node& section, const std::string& file);
 // The registered defaults of a family.
 std::shared_ptr<tasks::TaskFamily> make_family(const std::string& name);
+// The family of a YAML file's `family` section (or a file that is one), whose name must agree
+// with `name` if both are given; the registered defaults of `name` when `config` is "".
+std::shared_ptr<tasks::TaskFamily> make_family(const std::string& name, const std::string& config);
 
 // Registry entry for a family class F with its name and summary (F::kName, F::kSummary) and a
 // nested `Config` struct (fields() + validate()).
@@ -45,7 +50,8 @@ FamilyInfo family_entry() {
   FamilyInfo info;
   info.name = name;
   info.summary = F::kSummary;
-  info.make = [](const YAML::Node& section, const std::string& file) -> std::shared_ptr<tasks::TaskFamily> {
+  info.make = [](const YAML::Node& section,
+                 const std::string& file) -> std::shared_ptr<tasks::TaskFamily> {
     ConfigReader reader(section, file, "family");
     reader.require_map();
     reader.allow("name");
@@ -53,7 +59,13 @@ FamilyInfo family_entry() {
     config.fields(reader);
     reader.finish();
     config.validate(reader);
-    return std::make_shared<F>(config);
+    try {
+      return std::make_shared<F>(config);
+    } catch (const ConfigError& e) {
+      // Found while building (a maze that cannot be made, a limit the demonstrations exceed):
+      // still an error of this file's family section.
+      throw ConfigError(fmt::format("{}: family: {}", file, e.what()));
+    }
   };
   info.defaults = [name] {
     YAML::Node section(YAML::NodeType::Map);

@@ -4,6 +4,8 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 
+#include <SFML/System/Utf.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -18,22 +20,10 @@ namespace {
 // U+FFFD rather than a wrong glyph.
 std::u32string code_points(const std::string& s) {
   std::u32string out;
-  for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const int extra = b < 0x80           ? 0
-                      : (b >> 5) == 0x6  ? 1
-                      : (b >> 4) == 0xe  ? 2
-                      : (b >> 3) == 0x1e ? 3
-                                         : -1;
-    char32_t cp = extra == 0 ? b : extra == 1 ? (b & 0x1f) : extra == 2 ? (b & 0x0f) : (b & 0x07);
-    bool ok = extra >= 0 && i + extra < s.size();
-    for (int k = 1; ok && k <= extra; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      ok = (c >> 6) == 0x2;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    out.push_back(ok ? cp : U'\uFFFD');
-    i += ok ? extra + 1 : 1;
+  for (auto it = s.begin(); it != s.end();) {
+    sf::Uint32 cp = 0;
+    it = sf::Utf8::decode(it, s.end(), cp, 0xFFFD);
+    out.push_back(static_cast<char32_t>(cp));
   }
   return out;
 }
@@ -64,8 +54,25 @@ struct Canvas::Font {
   }
 };
 
-Canvas::Canvas(int width, int height, Color bg) : width_(width), height_(height) {
-  image_.create(width, height, sf::Color(bg.r, bg.g, bg.b, bg.a));
+Canvas::Canvas(int width, int height, Color bg)
+    : width_(width), height_(height), pixels_(static_cast<size_t>(width) * height * 4) {
+  clear(bg);
+}
+
+void Canvas::clear(Color c) {
+  for (size_t i = 0; i < pixels_.size(); i += 4)
+    pixels_[i] = c.r, pixels_[i + 1] = c.g, pixels_[i + 2] = c.b, pixels_[i + 3] = c.a;
+}
+
+Color Canvas::pixel(int x, int y) const {
+  const uint8_t* p = pixels_.data() + (static_cast<size_t>(y) * width_ + x) * 4;
+  return {p[0], p[1], p[2], p[3]};
+}
+
+sf::Image Canvas::image() const {
+  sf::Image img;
+  img.create(width_, height_, pixels_.data());
+  return img;
 }
 
 Canvas::~Canvas() = default;
@@ -73,11 +80,15 @@ Canvas::~Canvas() = default;
 void Canvas::blend(int x, int y, Color c, float alpha) {
   if (x < 0 || y < 0 || x >= width_ || y >= height_ || alpha <= 0.0f) return;
   alpha = std::min(alpha, 1.0f) * (c.a / 255.0f);
-  const sf::Color old = image_.getPixel(x, y);
+  uint8_t* p = pixels_.data() + (static_cast<size_t>(y) * width_ + x) * 4;
+  if (alpha >= 1.0f) {
+    p[0] = c.r, p[1] = c.g, p[2] = c.b, p[3] = 255;
+    return;
+  }
   const auto mix = [alpha](uint8_t a, uint8_t b) {
-    return static_cast<sf::Uint8>(std::lround(a * (1.0f - alpha) + b * alpha));
+    return static_cast<uint8_t>(std::lround(a * (1.0f - alpha) + b * alpha));
   };
-  image_.setPixel(x, y, sf::Color(mix(old.r, c.r), mix(old.g, c.g), mix(old.b, c.b), 255));
+  p[0] = mix(p[0], c.r), p[1] = mix(p[1], c.g), p[2] = mix(p[2], c.b), p[3] = 255;
 }
 
 void Canvas::fill_rect(float x0, float y0, float x1, float y1, Color c) {
@@ -167,7 +178,7 @@ float Canvas::text(const std::string& s, float x, float y, int size, Color c, fl
 void Canvas::save_png(const std::string& path) const {
   // Encode to a temporary name, then rename: a reader never sees half a picture.
   const std::string tmp = path + ".tmp.png";
-  if (!image_.saveToFile(tmp)) throw Error(fmt::format("cannot write image '{}'", path));
+  if (!image().saveToFile(tmp)) throw Error(fmt::format("cannot write image '{}'", path));
   atomic_write(path, read_file(tmp));
   std::filesystem::remove(tmp);
 }
@@ -189,8 +200,7 @@ void draw_scene(const envs::Scene& scene, Canvas& canvas, float left, float top,
   const auto Y = [&](float y) {
     return scene.y_up ? oy + (scene.max.y - y) * scale : oy + (y - scene.min.y) * scale;
   };
-  canvas.fill_rect(X(scene.min.x), Y(scene.min.y), X(scene.max.x), Y(scene.max.y),
-                   {235, 235, 230});
+  canvas.fill_rect(X(scene.min.x), Y(scene.min.y), X(scene.max.x), Y(scene.max.y), {235, 235, 230});
   for (const envs::Shape& s : scene.shapes) {
     if (s.points.empty()) continue;
     envs::Vec2 centre = s.points[0];

@@ -1,12 +1,15 @@
-// An RGBA raster with the few primitives plots and scene pictures need: filled rectangles and
-// circles, thick lines (optionally dashed), and text rendered with FreeType. Saved as PNG by
-// SFML's image encoder; no window or OpenGL context is needed.
+// An RGBA raster with the few primitives plots, scene pictures and rollout frames need: filled
+// rectangles, circles and polygons, thick lines (optionally dashed), and text rendered with
+// FreeType. Saved as PNG by SFML's image encoder; no window or OpenGL context is needed, so
+// frames can be made on servers without a display.
 #pragma once
 
 #include <SFML/Graphics/Image.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "envs/core/scene.h"
 
@@ -35,13 +38,17 @@ class Canvas {
 
   // Writes a PNG; throws hc::Error naming the file if it cannot be written.
   void save_png(const std::string& path) const;
-  const sf::Image& image() const { return image_; }
+  sf::Image image() const;
+  // RGBA bytes, row-major, width x height x 4.
+  const std::vector<uint8_t>& pixels() const { return pixels_; }
+  Color pixel(int x, int y) const;
+  void clear(Color c);
 
  private:
   void blend(int x, int y, Color c, float alpha);
   struct Font;
   int width_, height_;
-  sf::Image image_;
+  std::vector<uint8_t> pixels_;
   std::unique_ptr<Font> font_;
 };
 

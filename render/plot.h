@@ -11,7 +11,7 @@ namespace hc::render {
 
 struct Series {
   std::string label;
-  std::vector<double> x, y;  // non-finite y values are gaps
+  std::vector<double> x, y;    // non-finite y values are gaps
   std::vector<double> lo, hi;  // optional band around y (e.g. mean +- standard deviation)
   Color color;
   bool dashed = false;

@@ -51,7 +51,8 @@ void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
 }
 
 CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& policy,
-                                torch::optim::Optimizer* optimizer) {
+                                torch::optim::Optimizer* optimizer, const std::string& config_file,
+                                const std::string& config_text) {
   std::string data;
   try {
     data = read_file(path);
@@ -97,6 +98,9 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
     ar.read("threads", v), s.threads = v.toInt();
     ar.read("wall_time", v), s.wall_time = v.toDouble();
     ar.read("config", v), s.config = v.toStringRef();
+    if (!config_file.empty() && s.config != config_text)
+      throw Error(fmt::format("checkpoint '{}' was written by another configuration than '{}'",
+                              path, config_file));
     torch::NoGradGuard no_grad;
     for (auto& p : policy.named_parameters()) {
       torch::Tensor t;

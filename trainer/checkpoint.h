@@ -29,7 +29,11 @@ void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
                      torch::optim::Optimizer* optimizer, const CheckpointState& state);
 // Loads into `policy` (and `optimizer` unless null); throws hc::Error naming the file when it is
 // missing, truncated, corrupt, or does not fit the policy.
+// With `config_file` given, a checkpoint whose recorded configuration is not that file's text
+// (`config_text`) is refused before anything is loaded.
 CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& policy,
-                                torch::optim::Optimizer* optimizer);
+                                torch::optim::Optimizer* optimizer,
+                                const std::string& config_file = "",
+                                const std::string& config_text = "");
 
 }  // namespace hc::trainer

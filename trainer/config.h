@@ -144,6 +144,9 @@ struct RunConfig {
 
 // Reads a config file, applies overrides ("section.key=value") and validates everything.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// The same from the text of a config file; `path` names it in errors.
+RunConfig load_run_config_text(const std::string& text, const std::string& path,
+                               const std::vector<std::string>& overrides = {});
 RunConfig parse_run_config(const YAML::Node& root, const std::string& file);
 
 }  // namespace hc::trainer

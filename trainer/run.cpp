@@ -155,10 +155,8 @@ RunResult train_run(const TrainOptions& o) {
       return r;
     }
     if (fs::exists(s.path(kCheckpoint))) {
-      state = load_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer());
-      if (state.config != config_text)
-        throw Error(fmt::format("checkpoint '{}' was written by another configuration than '{}'",
-                                s.path(kCheckpoint), s.path(kConfig)));
+      state = load_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(),
+                              s.path(kConfig), config_text);
       s.learner->set_skipped_steps(state.skipped);
     }
     for (const std::string& repair : metrics.restore(state.metrics)) {
@@ -277,21 +275,38 @@ RunResult train(const TrainOptions& o) {
       o.resume.empty() ? o.config : o.resume));
 }
 
-Metrics evaluate_run(const EvalOptions& o) {
-  const std::string cfg = (fs::path(o.run_dir) / kConfig).string();
+LoadedRun load_run(const std::string& dir, bool best) {
+  const std::string cfg = (fs::path(dir) / kConfig).string();
+  if (!fs::is_directory(dir))
+    throw Error(fmt::format("'{}' is neither a registered family nor a run directory", dir));
   if (!fs::exists(cfg))
-    throw Error(fmt::format("'{}' is not a run directory (no {})", o.run_dir, kConfig));
-  Session s(load_run_config(cfg), o.run_dir);
-  const std::string ckpt = s.path(o.best ? kBest : kCheckpoint);
-  const CheckpointState state = load_checkpoint(ckpt, *s.policy, nullptr);
-  if (state.config != to_yaml(s.config.to_yaml()))
-    throw Error(
-        fmt::format("checkpoint '{}' was written by another configuration than '{}'", ckpt, cfg));
-  Evaluator evaluator(*s.config.family, s.config.eval, s.config.train.seed,
-                      s.config.learner.meta_batch, s.shards());
-  Metrics m = evaluator.run(*s.learner);
-  nlohmann::json out = {{"checkpoint", ckpt}, {"step", state.step}, {"metrics", to_json(m)}};
-  atomic_write(s.path(o.best ? "eval-best.json" : "eval-latest.json"), out.dump(2) + "\n");
+    throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
+  Session s(load_run_config(cfg), dir);
+  LoadedRun r;
+  r.checkpoint = s.path(best ? kBest : kCheckpoint);
+  if (!fs::exists(r.checkpoint))
+    throw Error(fmt::format("run directory '{}' has no {} yet (the run has not reached {})", dir,
+                            best ? kBest : kCheckpoint,
+                            best ? "its first evaluation" : "its first checkpoint"));
+  const CheckpointState state =
+      load_checkpoint(r.checkpoint, *s.policy, nullptr, cfg, to_yaml(s.config.to_yaml()));
+  r.step = state.step;
+  r.dir = dir;
+  r.config = std::move(s.config);
+  r.policy = std::move(s.policy);
+  r.learner = std::move(s.learner);
+  return r;
+}
+
+Metrics evaluate_run(const EvalOptions& o) {
+  LoadedRun run = load_run(o.run_dir, o.best);
+  Evaluator evaluator(*run.config.family, run.config.eval, run.config.train.seed,
+                      run.config.learner.meta_batch, run.config.train.shards);
+  Metrics m = evaluator.run(*run.learner);
+  nlohmann::json out = {
+      {"checkpoint", run.checkpoint}, {"step", run.step}, {"metrics", to_json(m)}};
+  atomic_write((fs::path(o.run_dir) / (o.best ? "eval-best.json" : "eval-latest.json")).string(),
+               out.dump(2) + "\n");
   return m;
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "trainer/evaluate.h"
 
 namespace hc::trainer {
@@ -32,6 +34,19 @@ struct RunResult {
 };
 
 RunResult train(const TrainOptions& options);
+
+// A trained run loaded for use (evaluation, watching, probing): its configuration and its
+// policy and learner at a checkpoint.
+struct LoadedRun {
+  RunConfig config;
+  std::string dir, checkpoint;
+  int64_t step = 0;  // outer steps the checkpoint had completed
+  agents::Policy policy;
+  std::unique_ptr<Learner> learner;
+};
+// Loads checkpoint.pt (or best.pt) of a run directory; the Error names what is missing (the
+// directory, its config, a checkpoint not written yet) or mismatched.
+LoadedRun load_run(const std::string& dir, bool best = false);
 
 struct EvalOptions {
   std::string run_dir;

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "envs/core/env_family.h"
+#include "envs/grid/goals.h"
 #include "families/registry.h"
 #include "render/canvas.h"
 #include "render/plot.h"
@@ -67,6 +68,68 @@ TEST(Scene, EveryFamilyWithAnEnvironmentDraws) {
     Canvas c(320, 320);
     draw_scene(env->scene(), c);
     EXPECT_GT(non_background(c.image(), sf::Color::White), 1000) << info.name;
+  }
+}
+
+bool near(Color a, Color b, int tolerance = 8) {
+  return std::abs(a.r - b.r) <= tolerance && std::abs(a.g - b.g) <= tolerance &&
+         std::abs(a.b - b.b) <= tolerance;
+}
+
+::testing::AssertionResult colour_at(const Canvas& c, float x, float y, Color want) {
+  const Color got = c.pixel(static_cast<int>(x), static_cast<int>(y));
+  if (near(got, want)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "pixel (" << x << ", " << y << ") is (" << int(got.r) << ", " << int(got.g) << ", "
+         << int(got.b) << "), expected (" << int(want.r) << ", " << int(want.g) << ", "
+         << int(want.b) << ")";
+}
+
+// A known gridworld state: walls, the goal object and the agent are where the state says, in
+// their colours (the agent: a white disc with a dark centre).
+TEST(Scene, GridCellsAreDrawnWhereTheStateSaysInTheirColours) {
+  const auto family = families::make_family("compositional_goals");
+  const auto& goals = dynamic_cast<const envs::grid::GoalsFamily&>(*family);
+  auto env = goals.make_env();
+  env->reset(5, goals.task_space().task(17));
+  const auto& e = dynamic_cast<const envs::grid::GoalsEnv&>(*env);
+  const int n = goals.world().config.grid_size;
+  Canvas c(n * 30, n * 30);
+  draw_scene(env->scene(), c, 0, 0, n * 30.0f, n * 30.0f);
+  const auto centre = [](int cell_coord) { return cell_coord * 30 + 15.0f; };
+  int walls = 0;
+  for (int cell = 0; cell < n * n; ++cell)
+    if (e.maze().wall(cell)) {
+      EXPECT_TRUE(colour_at(c, centre(cell % n), centre(cell / n), {70, 70, 80})) << cell;
+      ++walls;
+    }
+  EXPECT_GT(walls, 10);
+  const int agent = e.agent(), goal = e.goal_cell();
+  EXPECT_TRUE(colour_at(c, centre(agent % n), centre(agent / n), {20, 20, 20}));
+  EXPECT_TRUE(colour_at(c, centre(agent % n) + 5, centre(agent / n), {250, 250, 250}));
+  const int type = env->describe()["goal_object"].get<int>();
+  EXPECT_TRUE(colour_at(c, centre(goal % n), centre(goal / n) + 3, envs::palette_color(type)));
+}
+
+// A physics-like world (y up): the mass and the goals are drawn at their coordinates.
+TEST(Scene, ContinuousWorldsAreDrawnYUp) {
+  const auto family = families::make_family("point_reach");
+  const auto& f = dynamic_cast<const envs::EnvFamily&>(*family);
+  auto env = f.make_env();
+  env->reset(2, f.task_space().task(0));
+  const auto d = env->describe();
+  Canvas c(400, 400);
+  draw_scene(env->scene(), c, 0, 0, 400, 400);
+  const auto px = [](float x) { return (x + 1) * 200; };
+  const auto py = [](float y) { return (1 - y) * 200; };  // y up
+  const float x = d["position"][0].get<float>(), y = d["position"][1].get<float>();
+  EXPECT_TRUE(colour_at(c, px(x), py(y), {20, 20, 20}));
+  EXPECT_TRUE(colour_at(c, px(x) + 7, py(y), {250, 250, 250}));
+  for (int g = 0; g < 4; ++g) {
+    const float gx = d["goals"][g][0].get<float>(), gy = d["goals"][g][1].get<float>();
+    if (std::hypot(gx - x, gy - y) < 0.2f) continue;  // under the mass
+    // Left of centre: the goal's index is written at its centre.
+    EXPECT_TRUE(colour_at(c, px(gx) - 7, py(gy), envs::palette_color(g))) << "goal " << g;
   }
 }
 
