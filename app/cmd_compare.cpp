@@ -82,6 +82,12 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
       cols.emplace_back("ID " + name, std::string("test/") + m);
       if (has(std::string("ood/") + m)) cols.emplace_back("OOD " + name, std::string("ood/") + m);
     }
+  // Model selection: the headline metric of the state with the best validation loss, and how far
+  // the runs fell from their peak (collapse is visible, not hidden by the selection).
+  const std::string headline = has("ood/" + g.metric) ? "ood/" + g.metric : "";
+  if (!headline.empty() && has(headline + "@best"))
+    cols.emplace_back("OOD " + std::string(g.metric == "r2" ? "R²" : g.metric) + ", best state",
+                      headline + "@best");
   const nlohmann::json& first_final = runs[0].trials[0].summary["final"];
   std::set<std::string> hot;
   for (const auto& [k, v] : first_final.items())
@@ -92,9 +98,15 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
       cols.emplace_back("OOD " + h.substr(7) + "-hot " + (hot_metric == "r2" ? "R²" : "acc"),
                         h + "/" + hot_metric);
   if (has("id/r2")) {
-    cols.emplace_back("identification R²", "id/r2");
-    // The same probe on the untrained initialisation: what linear decoding gives for free.
-    if (has("id/r2@start")) cols.emplace_back("identification R² at step 0", "id/r2@start");
+    // Identification (trainer/identification.h): the exact ridge decoder scored on OOD (with the
+    // latent columns it had to leave out), the reference's estimator, the score on ID and OOD
+    // together, and two controls: shuffled latents and the untrained initialisation.
+    cols.emplace_back("id R² OOD", "id/r2");
+    if (has("id/r2_undefined")) cols.emplace_back("id undefined columns", "id/r2_undefined");
+    if (has("id/r2_cg")) cols.emplace_back("id R² OOD, reference CG", "id/r2_cg");
+    if (has("id/r2_all")) cols.emplace_back("id R² ID ∪ OOD", "id/r2_all");
+    if (has("id/r2_shuffled")) cols.emplace_back("id R² shuffled latents", "id/r2_shuffled");
+    if (has("id/r2@start")) cols.emplace_back("id R² at step 0", "id/r2@start");
   }
   const bool closed = has("closed_test/success");
 
@@ -103,9 +115,11 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
   body += "| run | policy | support | steps | seeds | wall time |";
   for (const auto& c : cols) body += " " + c.first + " |";
   if (closed) body += " closed-loop success ID / OOD (expert) |";
+  if (!headline.empty()) body += " drop from peak OOD (worst seed) |";
   body += "\n|---|---|---|---|---|---|";
   for (size_t i = 0; i < cols.size(); ++i) body += "---|";
   if (closed) body += "---|";
+  if (!headline.empty()) body += "---|";
   body += "\n";
   std::string csv = "run,policy,support,steps,seed,wall_time_s,config";
   std::vector<std::string> keys;
@@ -125,6 +139,7 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
                           cell(r, "closed_ood/success", 2),
                           fmt_value(r.mean("closed_test/expert_success"), 2),
                           fmt_value(r.mean("closed_ood/expert_success"), 2));
+    if (!headline.empty()) body += " " + fmt_value(r.worst_drop(headline)) + " |";
     body += "\n";
     for (const trainer::Trial& t : r.trials) {
       csv += fmt::format("{},{},{},{},{},{:.1f},{}", r.label, r.policy, r.support,
@@ -147,7 +162,8 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
   }
   atomic_write((out / (g.name + ".csv")).string(), csv);
   const std::string rel = fs::relative(fs::absolute(out), report_dir).string();
-  body += fmt::format("\nAll final metrics, one row per seed: [{0}.csv]({1}/{0}.csv).\n", g.name, rel);
+  body +=
+      fmt::format("\nAll final metrics, one row per seed: [{0}.csv]({1}/{0}.csv).\n", g.name, rel);
 #ifdef HYPERCOMP_HAVE_RENDER
   const auto curves = [&](const std::string& metric, const std::string& title,
                           const std::vector<std::pair<std::string, bool>>& sets) {
@@ -195,7 +211,8 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
   if (g.metric != "loss")
     curves("loss", g.name + ": query loss in-distribution (solid) and OOD (dashed)" + band,
            {{"test", false}, {"ood", true}});
-  if (has("id/r2")) curves("r2", g.name + ": identification R² (OOD tasks)" + band, {{"id", false}});
+  if (has("id/r2"))
+    curves("r2", g.name + ": identification R² (OOD tasks)" + band, {{"id", false}});
 #endif
   return body;
 }
@@ -276,11 +293,18 @@ Command add_compare(CLI::App& app) {
                         fmt::join(plan.seeds, ", "));
     md +=
         "- metrics: final evaluation of each run; ID = training combinations with fresh data, "
-        "OOD = held-out combinations (k-hot: combinations of more modules than trained); "
-        "identification R² = ridge regression from the adapted task parameters to the true "
-        "task latents, fit on ID tasks, scored on OOD tasks; \"at step 0\" is the same probe on "
-        "the untrained initialisation (adaptation alone can make the latents linearly decodable, "
-        "most of all from the many adapted weights of monolithic learners).\n";
+        "OOD = held-out combinations (k-hot: OOD N-hot = untrained tasks whose every group has "
+        "exactly N modules); \"best state\" = the evaluation of the state with the lowest "
+        "validation loss (best.pt, the reference's model selection); \"drop from peak\" = the "
+        "largest fall of the OOD metric from its best evaluation to the end, over the seeds.\n"
+        "- identification (id): ridge regression from the adapted task parameters to the true "
+        "task latents, fit on ID tasks; R² is the mean over latent columns, scored on OOD tasks "
+        "(columns that do not vary there are left out and counted as undefined), with the "
+        "reference's estimator (10 conjugate-gradient steps, penalised intercept), and on ID and "
+        "OOD tasks together (every column varies, so a module never trained counts); controls: "
+        "the decoder fitted on latents shuffled across tasks, and the probe on the untrained "
+        "initialisation at step 0 (adaptation alone can make latents linearly decodable, most of "
+        "all from the many adapted weights of monolithic learners).\n";
     for (const trainer::ComparedGroup& g : result.groups) md += report_group(g, out, report_dir);
     atomic_write(report_path, md);
     fmt::print(stderr, "report written to {}\n", report_path);

@@ -2,11 +2,14 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "app/commands.h"
 #include "trainer/run.h"
 
 namespace hc::app {
+
+namespace fs = std::filesystem;
 
 Command add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -37,14 +40,31 @@ Command add_train(CLI::App& app) {
 }
 
 Command add_eval(CLI::App& app) {
-  auto* cmd = app.add_subcommand("eval", "Re-evaluate a run's checkpoint");
+  auto* cmd = app.add_subcommand(
+      "eval", "Re-evaluate a run: its latest state beside its best (lowest validation loss)");
   auto o = std::make_shared<trainer::EvalOptions>();
   cmd->add_option("run", o->run_dir, "Run directory")->required();
-  cmd->add_flag("--best", o->best, "Evaluate best.pt (lowest valid loss) instead of the latest");
+  cmd->add_flag("--best", o->best, "Evaluate only best.pt (lowest valid loss)");
   return [o]() {
-    const trainer::Metrics m = trainer::evaluate_run(*o);
-    for (const auto& [k, v] : m)
-      fmt::print("{:<36} {}\n", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "-");
+    std::vector<std::pair<std::string, trainer::Metrics>> states;
+    if (!o->best) states.emplace_back("latest", trainer::evaluate_run(*o));
+    // Model selection as the reference does it: the state with the best validation loss.
+    if (o->best || fs::exists(fs::path(o->run_dir) / "best.pt")) {
+      trainer::EvalOptions best = *o;
+      best.best = true;
+      states.emplace_back("best", trainer::evaluate_run(best));
+    }
+    fmt::print("{:<36}", "metric");
+    for (const auto& st : states) fmt::print(" {:>12}", st.first);
+    fmt::print("\n");
+    for (size_t i = 0; i < states.front().second.size(); ++i) {
+      fmt::print("{:<36}", states.front().second[i].first);
+      for (const auto& st : states) {
+        const double v = st.second[i].second;
+        fmt::print(" {:>12}", std::isfinite(v) ? fmt::format("{:.6g}", v) : "-");
+      }
+      fmt::print("\n");
+    }
     return 0;
   };
 }

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "base/error.h"
 
@@ -59,17 +60,26 @@ bool in_connected_support(const std::vector<int>& masks, int modules) {
   });
 }
 
-// disconnected: singles and pairs only, and all active modules of the task in the first half
-// or all in the second half, so the two halves never meet in a training task.
+// disconnected: every group 1-hot or every group 2-hot, and all active modules of the task in
+// the first half or all in the second half, so the two halves never meet in a training task.
 bool in_disconnected_support(const std::vector<int>& masks, int modules) {
   const int half = modules / 2;
   const unsigned low = (1u << half) - 1, high = ((1u << modules) - 1) & ~low;
+  const int k = std::popcount(static_cast<unsigned>(masks.front()));
   unsigned all = 0;
   for (int mask : masks) {
-    if (std::popcount(static_cast<unsigned>(mask)) > 2) return false;
+    if (std::popcount(static_cast<unsigned>(mask)) != k || k > 2) return false;
     all |= static_cast<unsigned>(mask);
   }
   return (all & ~low) == 0 || (all & ~high) == 0;
+}
+
+// The hotness shared by every group, or 0 if the groups differ.
+int exact_hotness(const std::vector<int>& masks) {
+  const int k = std::popcount(static_cast<unsigned>(masks.front()));
+  for (int mask : masks)
+    if (std::popcount(static_cast<unsigned>(mask)) != k) return 0;
+  return k;
 }
 
 }  // namespace
@@ -287,12 +297,12 @@ void TaskSpace::draw_weights(Task& t, Rng& rng) const {
     double total = 0.0;
     for (int m = 0; m < modules_; ++m)
       if (t.values[g] >> m & 1) {
-        // Normalised exponentials are uniform on the simplex.
-        w[m] = static_cast<float>(-std::log(1.0 - rng.uniform()));
+        w[m] = static_cast<float>(-std::log(1.0 - rng.uniform()));  // exponential
         total += w[m];
       }
+    // Dividing by the sum plus one (not the sum) keeps a single active module's weight random.
     for (int m = 0; m < modules_; ++m)
-      if (t.values[g] >> m & 1) w[m] = static_cast<float>(0.5 + 0.5 * w[m] / total);
+      if (t.values[g] >> m & 1) w[m] = static_cast<float>(0.5 + 0.5 * w[m] / (total + 1.0));
   }
 }
 
@@ -331,13 +341,8 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
   const int train_hot = categorical() || spec.train_hot == 0 ? max_hot_ : spec.train_hot;
   Splits out;
   std::vector<int64_t> candidates;
-  for (const Task& t : tasks_) {
-    const int h = hotness(t);
-    if (categorical() || h <= train_hot)
-      candidates.push_back(t.id);
-    else
-      out.ood_by_hotness[h].push_back(t.id);
-  }
+  for (const Task& t : tasks_)
+    if (categorical() || hotness(t) <= train_hot) candidates.push_back(t.id);
   // non_compositional holds out the last value of the first factor, or the last module of the
   // last group.
   const auto holds_last_value = [&](const Task& t) {
@@ -413,6 +418,19 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
   }
   if (out.train.empty())
     throw ConfigError(fmt::format("support '{}' leaves no training task", to_string(spec.support)));
+  if (!categorical()) {
+    std::vector<int> hotness = spec.ood_hotness;
+    if (hotness.empty())
+      for (int h = train_hot + 1; h <= max_hot_; ++h) hotness.push_back(h);
+    const std::set<int64_t> held(out.ood.begin(), out.ood.end());
+    for (int h : hotness) {
+      std::vector<int64_t>& set = out.ood_by_hotness[h];
+      for (const Task& t : tasks_)
+        if (exact_hotness(t.values) == h && (h > train_hot || held.count(t.id)))
+          set.push_back(t.id);
+      if (set.empty()) out.ood_by_hotness.erase(h);
+    }
+  }
   return out;
 }
 

@@ -22,19 +22,20 @@ namespace hc::tasks {
 //  k_hot             train on combinations of at most train_hot modules, test on more.
 //  connected         modules on a ring; train on single modules and the pairs (i, i+1) and
 //                    (i, i+2): every module is connected to every other through training tasks.
-//  disconnected      train on single modules and pairs drawn within the first half or within the
-//                    second half of the modules only.
+//  disconnected      every group 1-hot, or every group 2-hot, with all modules of the task in
+//                    the first half or all in the second half (the reference's definition).
 enum class Support { kRandom, kNonCompositional, kKHot, kConnected, kDisconnected };
 }  // namespace hc::tasks
 
 template <>
 struct hc::EnumNames<hc::tasks::Support> {
   using S = hc::tasks::Support;
-  static constexpr std::pair<S, const char*> values[] = {{S::kRandom, "random"},
-                                                         {S::kNonCompositional, "non_compositional"},
-                                                         {S::kKHot, "k_hot"},
-                                                         {S::kConnected, "connected"},
-                                                         {S::kDisconnected, "disconnected"}};
+  static constexpr std::pair<S, const char*> values[] = {
+      {S::kRandom, "random"},
+      {S::kNonCompositional, "non_compositional"},
+      {S::kKHot, "k_hot"},
+      {S::kConnected, "connected"},
+      {S::kDisconnected, "disconnected"}};
 };
 
 namespace hc::tasks {
@@ -51,6 +52,9 @@ struct SplitSpec {
   Support support = Support::kRandom;
   double frac_ood = 0.25;  // random: fraction of the candidate tasks held out
   int train_hot = 0;       // k-hot spaces: most modules per group seen in training (0 = all)
+  // k-hot spaces: the hotness h of each OOD-by-hotness set (every group exactly h modules);
+  // empty: every h above train_hot.
+  std::vector<int> ood_hotness;
 };
 
 // The keys every family's config shares for its task split, declared once.
@@ -66,8 +70,11 @@ struct SplitConfig {
     v("support", support, "task support of the split", one_of(std::move(allowed)));
     v("frac_ood", frac_ood, "random support: fraction of tasks held out", in_open_range(0.0, 1.0));
   }
-  // The split spec, with the hotness seen in training for k-hot spaces (0: all).
-  SplitSpec spec(int train_hot = 0) const { return {support, frac_ood, train_hot}; }
+  // The split spec, with the hotness seen in training for k-hot spaces (0: all) and the
+  // hotness of the OOD-by-hotness sets (empty: every hotness above it).
+  SplitSpec spec(int train_hot = 0, std::vector<int> ood_hotness = {}) const {
+    return {support, frac_ood, train_hot, std::move(ood_hotness)};
+  }
 };
 
 // Every support, for k-hot task spaces.
@@ -78,8 +85,9 @@ inline const std::vector<Support> kAllSupports = {Support::kRandom, Support::kNo
 struct Splits {
   std::vector<int64_t> train;  // in-distribution task ids (also used, with fresh seeds, as test)
   std::vector<int64_t> ood;    // held-out combinations of the trained hotness
-  std::map<int, std::vector<int64_t>>
-      ood_by_hotness;  // k-hot: tasks with more modules than trained
+  // k-hot: for each requested hotness h, the untrained tasks whose every group has exactly h
+  // modules: drawn from `ood` for h up to the trained hotness, from all tasks above it.
+  std::map<int, std::vector<int64_t>> ood_by_hotness;
 };
 
 class TaskSpace {
@@ -113,8 +121,9 @@ class TaskSpace {
   std::string describe(const Task& t) const;
   int64_t find(std::string_view text) const;
 
-  // Draws continuous combination weights for a k-hot task: uniform on the simplex over its
-  // active modules, then shifted into [0.5, 1] (a no-op for categorical spaces).
+  // Draws continuous combination weights for a k-hot task, per group as the reference
+  // implementation does: exponential draws divided by their sum plus one (so that a single
+  // module's weight varies too), then shifted into [0.5, 1] (a no-op for categorical spaces).
   void draw_weights(Task& t, Rng& rng) const;
 
   // Which supports apply to this space.

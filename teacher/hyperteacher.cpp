@@ -38,10 +38,29 @@ void HyperteacherConfig::validate(const ConfigReader& r) const {
     r.fail_value("max_hot",
                  fmt::format("a value in [num_hot, num_modules] = [{}, {}]", num_hot, num_modules),
                  std::to_string(max_hot));
+  for (int h : ood_hotness)
+    if (h < 1 || h > max_hot)
+      r.fail_value("ood_hotness", fmt::format("hotness values in [1, max_hot] = [1, {}]", max_hot),
+                   std::to_string(h));
+  // Every layer k-hot of M: the task space grows as (M choose <= max_hot)^layers.
+  double combos = 0, choose = 1;
+  for (int k = 1; k <= max_hot; ++k) combos += choose = choose * (num_modules - k + 1) / k;
+  if (std::pow(combos, num_hidden - 1) > 2e6)
+    r.fail_value(
+        "max_hot",
+        fmt::format("a task space of at most 2,000,000 tasks (num_modules {}, {} generated "
+                    "layers give {:.3g})",
+                    num_modules, num_hidden - 1, std::pow(combos, num_hidden - 1)),
+        std::to_string(max_hot));
+  if (static_cast<double>(reference_inputs) * (input_dim + output_dim) > 1e8)
+    r.fail_value("reference_inputs",
+                 "at most 1e8 / (input_dim + output_dim) reference inputs (memory)",
+                 std::to_string(reference_inputs));
 }
 
 HyperteacherFamily::HyperteacherFamily(const Config& c)
-    : tasks::TaskFamily(kName, make_space(c), c.split.spec(c.num_hot), c.split.seed, c.continuous),
+    : tasks::TaskFamily(kName, make_space(c), c.split.spec(c.num_hot, c.ood_hotness), c.split.seed,
+                        c.continuous),
       config_(c) {
   Rng rng(derive_seed(c.split.seed, {0x7eac}));
   const auto normal = [&](std::vector<float>& w, size_t n) {
@@ -50,28 +69,48 @@ HyperteacherFamily::HyperteacherFamily(const Config& c)
   };
   const int h = c.hidden_dim, layers = c.num_hidden - 1;
   normal(w_in_, static_cast<size_t>(c.input_dim) * h);
-  normal(banks_, static_cast<size_t>(c.num_modules) * h * h);
+  const size_t code = static_cast<size_t>(c.chunking ? 1 : layers) * c.num_modules;
+  normal(banks_, code * (c.chunking ? 1 : layers) * h * h);
   normal(w_out_, static_cast<size_t>(h) * c.output_dim);
   reference_.resize(static_cast<size_t>(c.reference_inputs) * c.input_dim);
   for (float& x : reference_) x = static_cast<float>(rng.uniform(-1.0, 1.0));
 }
 
-void HyperteacherFamily::teacher_logits(const tasks::Task& task, const float* x, int rows,
-                                        float* out) const {
+void HyperteacherFamily::generated_layer(const tasks::Task& task, int l,
+                                         std::vector<float>& w) const {
   const Config& c = config_;
-  const int h = c.hidden_dim, m = c.num_modules;
-  std::vector<float> a(static_cast<size_t>(rows) * h), b(a.size()), w(static_cast<size_t>(h) * h);
-  dense(x, w_in_.data(), rows, c.input_dim, h, 1.0f / std::sqrt(static_cast<float>(c.input_dim)),
-        true, a.data());
-  for (int l = 0; l + 1 < c.num_hidden; ++l) {
-    // W_l = sum_m weight[l, m] * module[m]: one bank of modules, a combination per layer
-    std::fill(w.begin(), w.end(), 0.0f);
+  const int h = c.hidden_dim, m = c.num_modules, layers = c.num_hidden - 1;
+  const size_t block = static_cast<size_t>(h) * h;
+  w.assign(block, 0.0f);
+  if (c.chunking) {
+    // W_l = sum_m z[l, m] bank[m]: one bank of modules, a combination per layer.
     for (int k = 0; k < m; ++k) {
       const float z = task.weights[static_cast<size_t>(l) * m + k];
       if (z == 0.0f) continue;
-      const float* bank = banks_.data() + static_cast<size_t>(k) * h * h;
-      for (size_t i = 0; i < w.size(); ++i) w[i] += z * bank[i];
+      const float* bank = banks_.data() + k * block;
+      for (size_t i = 0; i < block; ++i) w[i] += z * bank[i];
     }
+  } else {
+    // W_l = sum over every (layer, module) entry e of the code: z[e] G[e, l]: each entry's row of
+    // the generator spans all generated layers.
+    for (size_t e = 0; e < static_cast<size_t>(layers) * m; ++e) {
+      const float z = task.weights[e];
+      if (z == 0.0f) continue;
+      const float* g = banks_.data() + (e * layers + l) * block;
+      for (size_t i = 0; i < block; ++i) w[i] += z * g[i];
+    }
+  }
+}
+
+void HyperteacherFamily::teacher_logits(const tasks::Task& task, const float* x, int rows,
+                                        float* out) const {
+  const Config& c = config_;
+  const int h = c.hidden_dim;
+  std::vector<float> a(static_cast<size_t>(rows) * h), b(a.size()), w;
+  dense(x, w_in_.data(), rows, c.input_dim, h, 1.0f / std::sqrt(static_cast<float>(c.input_dim)),
+        true, a.data());
+  for (int l = 0; l + 1 < c.num_hidden; ++l) {
+    generated_layer(task, l, w);
     dense(a.data(), w.data(), rows, h, h, 1.0f / std::sqrt(static_cast<float>(h)), true, b.data());
     std::swap(a, b);
   }

@@ -26,8 +26,7 @@ std::string scalar(const YAML::Node& n, const std::string& file, const std::stri
 void require_keys(const YAML::Node& n, const std::string& file, const std::string& where,
                   std::initializer_list<const char*> known) {
   if (!n.IsMap())
-    throw ConfigError(
-        fmt::format("{}:{}: {}: expected a mapping", file, n.Mark().line + 1, where));
+    throw ConfigError(fmt::format("{}:{}: {}: expected a mapping", file, n.Mark().line + 1, where));
   for (const auto& kv : n) {
     if (!kv.first.IsScalar())
       throw ConfigError(fmt::format("{}:{}: {}: keys must be plain names", file,
@@ -76,7 +75,8 @@ Plan load_plan(const std::string& path) {
     if (g["notes"]) group.notes = scalar(g["notes"], path, "notes");
     if (g["runs"]) {
       if (!g["runs"].IsSequence())
-        throw ConfigError(fmt::format("{}:{}: runs: expected a list", path, g["runs"].Mark().line + 1));
+        throw ConfigError(
+            fmt::format("{}:{}: runs: expected a list", path, g["runs"].Mark().line + 1));
       for (const auto& r : g["runs"]) {
         PlanRun spec;
         if (r.IsScalar()) {
@@ -86,7 +86,8 @@ Plan load_plan(const std::string& path) {
           if (r["config"]) spec.config = scalar(r["config"], path, "config");
           if (r["label"]) spec.label = scalar(r["label"], path, "label");
           if (r["overrides"])
-            for (const auto& o : r["overrides"]) spec.overrides.push_back(scalar(o, path, "overrides"));
+            for (const auto& o : r["overrides"])
+              spec.overrides.push_back(scalar(o, path, "overrides"));
         }
         if (spec.config.empty())
           throw ConfigError(fmt::format("{}:{}: a run needs a config", path, r.Mark().line + 1));
@@ -105,15 +106,31 @@ Plan load_plan(const std::string& path) {
 }
 
 double Trial::value(const std::string& key) const {
-  const size_t at = key.find("@start");
-  if (at != std::string::npos) {
-    const std::string k = key.substr(0, at);
-    return !evals.empty() && evals.front().contains(k) && evals.front()[k].is_number()
-               ? evals.front()[k].get<double>()
-               : std::nan("");
+  const auto number = [](const nlohmann::json& record, const std::string& k) {
+    return record.contains(k) && record[k].is_number() ? record[k].get<double>() : std::nan("");
+  };
+  const size_t at = key.find('@');
+  if (at == std::string::npos)
+    return summary.contains("final") ? number(summary["final"], key) : std::nan("");
+  const std::string k = key.substr(0, at), when = key.substr(at + 1);
+  if (when == "start") return evals.empty() ? std::nan("") : number(evals.front(), k);
+  if (when == "best") {
+    // The evaluation of the state with the lowest validation loss (the one saved as best.pt).
+    const int64_t best = summary.value("best_step", int64_t{-1});
+    for (const auto& e : evals)
+      if (e.value("step", int64_t{-2}) == best) return number(e, k);
+    return std::nan("");
   }
-  const auto& f = summary["final"];
-  return f.contains(key) && f[key].is_number() ? f[key].get<double>() : std::nan("");
+  if (when == "peak") {
+    double peak = std::nan("");
+    for (const auto& e : evals) {
+      const double v = number(e, k);
+      if (std::isfinite(v) && !(v <= peak)) peak = v;
+    }
+    return peak;
+  }
+  throw Error(fmt::format("unknown metric qualifier '@{}' in '{}': expected start, best or peak",
+                          when, key));
 }
 
 bool ComparedRun::has(const std::string& key) const {
@@ -126,6 +143,12 @@ double ComparedRun::mean(const std::string& key) const {
   double s = 0;
   for (const Trial& t : trials) s += t.value(key);
   return trials.empty() ? std::nan("") : s / static_cast<double>(trials.size());
+}
+
+double ComparedRun::worst_drop(const std::string& key) const {
+  double worst = 0;
+  for (const Trial& t : trials) worst = std::max(worst, t.value(key + "@peak") - t.value(key));
+  return worst;
 }
 
 double ComparedRun::stddev(const std::string& key) const {
@@ -180,8 +203,8 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         fmt::print(stderr, "[{}/{}] {} / {}{}: {}\n", done, total, g.name, r.label,
                    plan.seeds.empty() ? "" : fmt::format(" seed {}", seed),
                    fs::exists(dir / "summary.json") ? "finished earlier, reused"
-                   : fs::exists(cfg_file)          ? "resuming"
-                                                   : "training");
+                   : fs::exists(cfg_file)           ? "resuming"
+                                                    : "training");
         TrainOptions train_options;
         train_options.quiet = o.quiet;
         if (fs::exists(cfg_file)) {

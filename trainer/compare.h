@@ -51,7 +51,9 @@ struct Trial {
   std::vector<std::string> overrides;  // everything given to `hypercomp train` after the config
   nlohmann::json summary;
   std::vector<nlohmann::json> evals;  // the eval records of metrics.jsonl
-  // A final metric; "<key>@start" is its value at the first evaluation. NaN if absent.
+  // A final metric; "<key>@start" is its value at the first evaluation, "<key>@best" at the
+  // evaluation with the lowest validation loss (best.pt), "<key>@peak" its highest evaluated
+  // value. NaN if absent.
   double value(const std::string& key) const;
 };
 
@@ -63,6 +65,9 @@ struct ComparedRun {
   bool has(const std::string& key) const;
   double mean(const std::string& key) const;
   double stddev(const std::string& key) const;
+  // The largest fall of a metric from its peak evaluation to its final value over the trials
+  // (0 when none fell): a run that collapsed shows here, whatever state is selected.
+  double worst_drop(const std::string& key) const;
 };
 
 struct ComparedGroup {

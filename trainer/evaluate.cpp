@@ -56,7 +56,8 @@ Metrics Evaluator::run(Learner& learner) {
   agents::PolicyImpl& policy = *learner.policy();
   const envs::EnvFamily* env_family = envs::as_env_family(family_);
   IdentificationProbe probe(config_.identification ? config_.identification_tasks : 0);
-  // The probe is fitted on `test` and scored on `ood` (or the first OOD-by-hotness set).
+  // The probe is fitted on `test` and scored on `ood` (or the first OOD-by-hotness set), and on
+  // `valid` with it.
   std::string ood_for_id;
   for (const Prepared& p : prepared_)
     if (p.set.name == "ood" || (ood_for_id.empty() && p.set.name.rfind("ood", 0) == 0))
@@ -81,15 +82,17 @@ Metrics Evaluator::run(Learner& learner) {
                               shards[i].support.y);
       });
       for (size_t i = 0; i < shards.size(); ++i) {
-        stats.add(outputs[i], shards[i].query, adapted[i].support_before,
-                  adapted[i].support_after);
+        stats.add(outputs[i], shards[i].query, adapted[i].support_before, adapted[i].support_after);
         const int64_t before = seen;
         seen += shards[i].tasks;
         if (closed_set)
           closed_loop(*env_family, policy, shards[i], adapted[i].fast,
                       config_.closed_loop_tasks - before, closed);
-        if (p.set.name == "test") probe.add_fit(adapted[i].fast, shards[i].latents, before);
-        if (p.set.name == ood_for_id) probe.add_score(adapted[i].fast, shards[i].latents, before);
+        using Role = IdentificationProbe::Role;
+        if (p.set.name == "test") probe.add(Role::kFit, adapted[i].fast, shards[i].latents, before);
+        if (p.set.name == "valid") probe.add(Role::kId, adapted[i].fast, shards[i].latents, before);
+        if (p.set.name == ood_for_id)
+          probe.add(Role::kOod, adapted[i].fast, shards[i].latents, before);
       }
     }
     stats.emit(p.set.name, m);

@@ -3,8 +3,32 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <numeric>
+
+#include "base/rng.h"
 
 namespace hc::trainer {
+
+namespace {
+
+// R^2 of each column of y against pred; NaN where y has no variance.
+std::vector<double> column_r2(const torch::Tensor& y, const torch::Tensor& pred) {
+  const torch::Tensor ss_res = (y - pred).square().sum(0);
+  const torch::Tensor ss_tot = (y - y.mean(0)).square().sum(0);
+  std::vector<double> r2(y.size(1));
+  for (int64_t j = 0; j < y.size(1); ++j) {
+    const double tot = ss_tot[j].item<double>();
+    r2[j] = tot > 1e-12 ? 1.0 - ss_res[j].item<double>() / tot : std::nan("");
+  }
+  return r2;
+}
+
+// Features with the reference's intercept column: 1 where every feature of the row is non-zero.
+torch::Tensor with_intercept(const torch::Tensor& x) {
+  return torch::cat({x, (x != 0).all(1, /*keepdim=*/true).to(x.dtype())}, 1);
+}
+
+}  // namespace
 
 std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
                              const torch::Tensor& x_score, const torch::Tensor& y_score,
@@ -19,20 +43,46 @@ std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_
     w = torch::linalg_solve(torch::matmul(xc.t(), xc) + l2 * torch::eye(f, xc.options()),
                             torch::matmul(xc.t(), yc));
   } else {  // dual form: an n x n system when there are more features than tasks
-    w = torch::matmul(xc.t(), torch::linalg_solve(torch::matmul(xc, xc.t()) +
-                                                      l2 * torch::eye(n, xc.options()),
-                                                  yc));
+    w = torch::matmul(
+        xc.t(),
+        torch::linalg_solve(torch::matmul(xc, xc.t()) + l2 * torch::eye(n, xc.options()), yc));
   }
-  const torch::Tensor ys = y_score.to(torch::kFloat64);
   const torch::Tensor pred = torch::matmul(x_score.to(torch::kFloat64) - mx, w) + my;
-  const torch::Tensor ss_res = (ys - pred).square().sum(0);
-  const torch::Tensor ss_tot = (ys - ys.mean(0)).square().sum(0);
-  std::vector<double> r2(ys.size(1));
-  for (int64_t j = 0; j < ys.size(1); ++j) {
-    const double tot = ss_tot[j].item<double>();
-    r2[j] = tot > 1e-12 ? 1.0 - ss_res[j].item<double>() / tot : std::nan("");
+  return column_r2(y_score.to(torch::kFloat64), pred);
+}
+
+std::vector<double> ridge_cg_r2(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
+                                const torch::Tensor& x_score, const torch::Tensor& y_score,
+                                double l2, int iterations) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = with_intercept(x_fit.to(torch::kFloat64));
+  const torch::Tensor b = torch::matmul(x.t(), y_fit.to(torch::kFloat64));  // [f + 1, columns]
+  const auto apply = [&](const torch::Tensor& u) {
+    return torch::matmul(x.t(), torch::matmul(x, u)) + l2 * u;
+  };
+  // Conjugate gradients on every column at once, each with its own step sizes; a column stops
+  // once its residual is below 1e-5 of its right-hand side.
+  torch::Tensor w = torch::zeros_like(b), r = b.clone(), p = r.clone();
+  torch::Tensor rs = r.square().sum(0);
+  const torch::Tensor stop = 1e-10 * b.square().sum(0);
+  for (int it = 0; it < iterations; ++it) {
+    const torch::Tensor active = rs > stop;
+    if (!active.any().item<bool>()) break;
+    const torch::Tensor ap = apply(p);
+    const torch::Tensor curvature = (p * ap).sum(0);
+    const torch::Tensor alpha =
+        torch::where(active, rs / torch::where(active, curvature, torch::ones_like(curvature)),
+                     torch::zeros_like(rs));
+    w = w + alpha * p;
+    r = r - alpha * ap;
+    const torch::Tensor rs_next = r.square().sum(0);
+    const torch::Tensor beta = torch::where(
+        active, rs_next / torch::where(active, rs, torch::ones_like(rs)), torch::zeros_like(rs));
+    p = r + beta * p;
+    rs = torch::where(active, rs_next, rs);
   }
-  return r2;
+  const torch::Tensor pred = torch::matmul(with_intercept(x_score.to(torch::kFloat64)), w);
+  return column_r2(y_score.to(torch::kFloat64), pred);
 }
 
 torch::Tensor flatten_fast(const agents::Fast& fast) {
@@ -41,33 +91,46 @@ torch::Tensor flatten_fast(const agents::Fast& fast) {
   return torch::cat(parts, 1);
 }
 
-void IdentificationProbe::add(std::vector<torch::Tensor>& x, std::vector<torch::Tensor>& y,
-                              const agents::Fast& fast, const torch::Tensor& latents,
-                              int64_t take) {
-  x.push_back(flatten_fast(fast).slice(0, 0, take));
-  y.push_back(latents.slice(0, 0, take));
-}
-
-void IdentificationProbe::add_fit(const agents::Fast& fast, const torch::Tensor& latents,
-                                  int64_t seen) {
-  if (seen < limit_) add(fit_x_, fit_y_, fast, latents, std::min(latents.size(0), limit_ - seen));
-}
-
-void IdentificationProbe::add_score(const agents::Fast& fast, const torch::Tensor& latents,
-                                    int64_t seen) {
-  if (seen < limit_)
-    add(score_x_, score_y_, fast, latents, std::min(latents.size(0), limit_ - seen));
+void IdentificationProbe::add(Role role, const agents::Fast& fast, const torch::Tensor& latents,
+                              int64_t seen) {
+  if (seen >= limit_) return;
+  const int64_t take = std::min(latents.size(0), limit_ - seen);
+  const int k = static_cast<int>(role);
+  x_[k].push_back(flatten_fast(fast).slice(0, 0, take));
+  y_[k].push_back(latents.slice(0, 0, take));
 }
 
 void IdentificationProbe::emit(Metrics& m) const {
-  if (fit_x_.empty() || score_x_.empty()) return;
-  const std::vector<double> r2 =
-      ridge_r2(torch::cat(fit_x_), torch::cat(fit_y_), torch::cat(score_x_), torch::cat(score_y_));
-  double total = 0;
-  int counted = 0;
-  for (double v : r2)
-    if (std::isfinite(v)) total += v, ++counted;
-  m.emplace_back("id/r2", counted ? total / counted : std::nan(""));
+  const int fit = static_cast<int>(Role::kFit), id = static_cast<int>(Role::kId),
+            ood = static_cast<int>(Role::kOod);
+  if (x_[fit].empty() || x_[ood].empty()) return;
+  const torch::Tensor xf = torch::cat(x_[fit]), yf = torch::cat(y_[fit]);
+  const torch::Tensor xo = torch::cat(x_[ood]), yo = torch::cat(y_[ood]);
+  const auto mean_defined = [](const std::vector<double>& r2, int* undefined = nullptr) {
+    double total = 0;
+    int counted = 0;
+    for (double v : r2)
+      if (std::isfinite(v)) total += v, ++counted;
+    if (undefined) *undefined = static_cast<int>(r2.size()) - counted;
+    return counted ? total / counted : std::nan("");
+  };
+  const std::vector<double> r2 = ridge_r2(xf, yf, xo, yo);
+  int undefined = 0;
+  m.emplace_back("id/r2", mean_defined(r2, &undefined));
+  m.emplace_back("id/r2_undefined", undefined);
+  m.emplace_back("id/r2_cg", mean_defined(ridge_cg_r2(xf, yf, xo, yo)));
+  if (!x_[id].empty())
+    m.emplace_back("id/r2_all", mean_defined(ridge_r2(xf, yf, torch::cat({torch::cat(x_[id]), xo}),
+                                                      torch::cat({torch::cat(y_[id]), yo}))));
+  // A fixed shuffle, so the control is as deterministic as the rest of the evaluation.
+  const int64_t n = yf.size(0);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(0x5ca7);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(order[i], order[rng.uniform_int(static_cast<uint64_t>(i + 1))]);
+  const torch::Tensor shuffled = yf.index_select(0, torch::tensor(order));
+  m.emplace_back("id/r2_shuffled", mean_defined(ridge_r2(xf, shuffled, xo, yo)));
   if (r2.size() <= 64)
     for (size_t j = 0; j < r2.size(); ++j) m.emplace_back(fmt::format("id/r2_{}", j), r2[j]);
 }

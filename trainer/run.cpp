@@ -248,6 +248,14 @@ RunResult train_run(const TrainOptions& o) {
                             {"best_step", state.best_step},
                             {"best_valid_loss", state.best_valid_loss},
                             {"final", to_json(last_eval)}};
+  // The evaluation of the state saved as best.pt (model selection by validation loss, as the
+  // reference does), from the records: it may predate a resume.
+  for (auto& e : read_json_lines(s.path("metrics.jsonl")))
+    if (e.value("kind", "") == "eval" && e.value("step", int64_t{-1}) == state.best_step) {
+      e.erase("kind");
+      e.erase("step");
+      summary["best"] = std::move(e);
+    }
   atomic_write(s.path(kSummary), summary.dump(2) + "\n");
   log->info("finished in {}: {}", format_duration(r.wall_time),
             short_metrics(last_eval, last_loss));

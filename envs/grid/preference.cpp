@@ -58,8 +58,8 @@ void PreferenceConfig::validate(const ConfigReader& r) const {
 }
 
 PreferenceFamily::PreferenceFamily(const Config& c)
-    : EnvFamily(kName, make_space(c), c.split.spec(c.num_hot), c.split.seed, c.continuous,
-                c.demos, make_obs_spec(c), make_act_spec(c)),
+    : EnvFamily(kName, make_space(c), c.split.spec(c.num_hot), c.split.seed, c.continuous, c.demos,
+                make_obs_spec(c), make_act_spec(c)),
       config_(c) {
   auto world = std::make_shared<PreferenceWorld>();
   world->config = c;
@@ -87,13 +87,11 @@ std::unique_ptr<Env> PreferenceFamily::make_env() const {
 }
 
 std::unique_ptr<Expert> PreferenceFamily::make_expert() const {
-  return std::make_unique<PreferenceExpert>();
+  return std::make_unique<PreferenceExpert>(config_.value_targets);
 }
 
-PreferenceEnv::PreferenceEnv(const EnvFamily& family,
-                             std::shared_ptr<const PreferenceWorld> world)
-    : Env(family, world->config.max_steps),
-      world_(std::move(world)) {}
+PreferenceEnv::PreferenceEnv(const EnvFamily& family, std::shared_ptr<const PreferenceWorld> world)
+    : Env(family, world->config.max_steps), world_(std::move(world)) {}
 
 void PreferenceEnv::on_reset(Rng& rng, const Task& task) {
   const PreferenceConfig& c = world_->config;
@@ -114,6 +112,7 @@ void PreferenceEnv::on_reset(Rng& rng, const Task& task) {
   }
   remaining_ = (1u << c.num_objects) - 1;
   q_.clear();
+  q_ref_.clear();
   start_state_ = state();
   return_ = 0;
   weight_ = 1;
@@ -141,8 +140,7 @@ StepResult PreferenceEnv::on_step(const Action& a) {
 bool PreferenceEnv::judge_success(const StepResult&) const {
   if (q_.empty()) solve();
   const int states = static_cast<int>(world_->layout.free_cells().size()) << object_cells_.size();
-  const float* q =
-      q_.data() + (static_cast<size_t>(max_steps() - 1) * states + start_state_) * 5;
+  const float* q = q_.data() + (static_cast<size_t>(max_steps() - 1) * states + start_state_) * 5;
   const double best = *std::max_element(q, q + 5);
   const double got = static_cast<float>(return_);
   return got >= best - 1e-4 * std::max(1.0, std::abs(best));
@@ -187,7 +185,22 @@ void PreferenceEnv::solve() const {
       }
     }
   }
-  // Q_h(s, nothing) = 0 (the episode ends); Q_h(s, move) = r + gamma * V_{h-1}(s'); V_0 = 0.
+  // The reference: max_steps backups of Q(s, a) = r + gamma * max Q(s'), where "nothing" stays.
+  q_ref_.assign(static_cast<size_t>(states) * 5, 0.0f);
+  std::vector<float> q_next(q_ref_.size());
+  for (int h = 1; h <= horizon; ++h) {
+    for (int s = 0; s < states; ++s) {
+      const float* row = q_ref_.data() + s * 5;
+      q_next[s * 5] = gamma * *std::max_element(row, row + 5);
+      for (int mv = 0; mv < 4; ++mv) {
+        const float* to = q_ref_.data() + next[s * 4 + mv] * 5;
+        q_next[s * 5 + 1 + mv] = reward[s * 4 + mv] + gamma * *std::max_element(to, to + 5);
+      }
+    }
+    std::swap(q_ref_, q_next);
+  }
+  // Exact: Q_h(s, nothing) = 0 (the episode ends); Q_h(s, move) = r + gamma * V_{h-1}(s');
+  // V_0 = 0.
   q_.assign(static_cast<size_t>(horizon) * states * 5, 0.0f);
   std::vector<float> v(states, 0.0f), v_next(states);
   for (int h = 1; h <= horizon; ++h) {
@@ -212,6 +225,11 @@ std::span<const float> PreferenceEnv::action_values(int horizon) const {
       (static_cast<size_t>(horizon - 1) * states + state()) * 5, 5);
 }
 
+std::span<const float> PreferenceEnv::reference_values() const {
+  if (q_ref_.empty()) solve();
+  return std::span<const float>(q_ref_).subspan(static_cast<size_t>(state()) * 5, 5);
+}
+
 Scene PreferenceEnv::scene() const {
   const Maze& m = world_->layout;
   const int n = m.size();
@@ -223,8 +241,8 @@ Scene PreferenceEnv::scene() const {
     }
   for (size_t i = 0; i < object_cells_.size(); ++i)
     if (remaining_ >> i & 1)
-      s.marker(object_features_[i], object_cells_[i] % n + 0.5f, object_cells_[i] / n + 0.5f,
-               0.35f, palette_color(object_features_[i]),
+      s.marker(object_features_[i], object_cells_[i] % n + 0.5f, object_cells_[i] / n + 0.5f, 0.35f,
+               palette_color(object_features_[i]),
                static_cast<char>('0' + object_features_[i] % 10));
   s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.22f, {250, 250, 250}, '@');
   s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.12f, {20, 20, 20});
@@ -257,13 +275,15 @@ nlohmann::json PreferenceEnv::describe() const {
 
 Action PreferenceExpert::act(const Env& env, std::span<float> values) const {
   const auto& e = env_cast<PreferenceEnv>(env, "the preference expert");
-  const auto q = e.action_values(e.steps_left());
+  const auto q =
+      values_ == PreferenceValues::kExact ? e.action_values(e.steps_left()) : e.reference_values();
   if (!values.empty()) std::copy(q.begin(), q.end(), values.begin());
   // First maximum: ties go to the lower action, so "nothing" wins when nothing is worth it.
   return Action::discrete(static_cast<int>(std::max_element(q.begin(), q.end()) - q.begin()));
 }
 
 std::optional<double> PreferenceExpert::optimal_value(const Env& env) const {
+  if (values_ == PreferenceValues::kReference) return std::nullopt;  // its success rate is checked
   const auto& e = env_cast<PreferenceEnv>(env, "the preference expert");
   const auto q = e.action_values(e.steps_left());
   return *std::max_element(q.begin(), q.end());

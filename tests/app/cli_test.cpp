@@ -155,9 +155,11 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
 
   std::ifstream md_in(dir / "out" / "results.md");
   const std::string md((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
-  for (const char* s : {"## goals", "## preference", "## teacher", "OOD acc", "OOD episode acc",
-                        "identification R²", "identification R² at step 0", "closed-loop success",
-                        "OOD R²", "-hot R²", "| disconnected |", "hypercomp train ", "- machine:"})
+  for (const char* s :
+       {"## goals", "## preference", "## teacher", "OOD acc", "OOD episode acc", "id R² OOD",
+        "id R² at step 0", "id R² OOD, reference CG", "id R² ID ∪ OOD", "id R² shuffled latents",
+        "id undefined columns", "OOD acc, best state", "drop from peak OOD", "closed-loop success",
+        "OOD R²", "-hot R²", "| disconnected |", "hypercomp train ", "- machine:"})
     EXPECT_NE(md.find(s), std::string::npos) << "results.md lacks '" << s << "'\n" << md;
 
   // The CSV tables carry every final metric of every run.
@@ -173,7 +175,8 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
     EXPECT_NE(header("goals").find(key), std::string::npos) << key;
   for (const char* key : {"test/r2", "ood/r2", "ood_hot4/r2", "ood_hot8/r2", "id/r2"})
     EXPECT_NE(header("preference").find(key), std::string::npos) << key;
-  for (const char* key : {"test/acc", "ood/acc", "id/r2"})
+  for (const char* key : {"test/acc", "ood/acc", "id/r2", "id/r2_cg", "id/r2_all", "id/r2_shuffled",
+                          "id/r2_undefined"})
     EXPECT_NE(header("teacher").find(key), std::string::npos) << key;
 #ifdef HC_TEST_RENDER
   for (const char* png :
@@ -188,9 +191,9 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   EXPECT_EQ(r.out.find(": training"), std::string::npos) << r.out;
 
   // A plan with seeds trains every run once per seed and reports mean ± standard deviation.
-  std::ofstream(dir / "seeds.yaml") << "title: seeds\nseeds: [5, 6]\ngroups:\n"
-                                    << "  - {name: goals, runs: [" << (dir / "goals.yaml").string()
-                                    << "]}\n";
+  std::ofstream(dir / "seeds.yaml")
+      << "title: seeds\nseeds: [5, 6]\ngroups:\n"
+      << "  - {name: goals, runs: [" << (dir / "goals.yaml").string() << "]}\n";
   r = run("compare " + (dir / "seeds.yaml").string() + " -q --out " + (dir / "out2").string());
   ASSERT_EQ(r.status, 0) << r.out;
   std::ifstream seeds_in(dir / "out2" / "results.md");

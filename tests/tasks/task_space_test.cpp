@@ -62,10 +62,11 @@ TEST(TaskSpace, SupportSizesOfTheHyperteacherSetting) {
   const auto con = split(s, Support::kConnected);
   EXPECT_EQ(con.train.size(), 576u);  // (8 singles + 16 ring pairs)^2
   const auto dis = split(s, Support::kDisconnected);
-  EXPECT_EQ(dis.train.size(), 200u);  // (4 + 6)^2 within each half
+  EXPECT_EQ(dis.train.size(), 104u);  // per half: 4^2 all-single + 6^2 all-pair tasks
   EXPECT_EQ(con.ood, dis.ood);        // shared OOD set: tasks in neither support
-  // Both supports: singles and the 5 ring pairs inside a half, (4 + 5)^2 tasks per half.
-  EXPECT_EQ(con.ood.size(), 1296u - 576u - 200u + 2u * 9u * 9u);
+  // Both supports, per half: the 4^2 all-single tasks and the 5^2 tasks made of the 5 ring
+  // pairs inside the half.
+  EXPECT_EQ(con.ood.size(), 1296u - 576u - 104u + 2u * (16u + 25u));
 }
 
 TEST(TaskSpace, KHotSupportHoldsOutLargerCombinations) {

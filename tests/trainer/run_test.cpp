@@ -1,9 +1,9 @@
 // Training runs through the hypercomp executable: exact resume after kill -9, re-evaluation,
 // and a short hyperteacher run whose OOD loss falls.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <nlohmann/json.hpp>
@@ -118,16 +118,22 @@ TEST_F(Runs, KilledAndResumedRunEndsExactlyLikeAnUninterruptedOne) {
   const auto ev = nlohmann::json::parse(read_file(path("a/eval-latest.json")));
   EXPECT_EQ(ev["metrics"], sa["final"]);
   EXPECT_EQ(ev["step"], 40);
+  // The best state is evaluated beside it, and reproduces the summary's record of it.
+  const auto best = nlohmann::json::parse(read_file(path("a/eval-best.json")));
+  EXPECT_EQ(best["step"], sa["best_step"]);
+  EXPECT_EQ(best["metrics"], sa["best"]);
+  fs::remove(path("a/eval-best.json"));
   ASSERT_EQ(run({"eval", path("a"), "--best"}), 0);
-  EXPECT_EQ(nlohmann::json::parse(read_file(path("a/eval-best.json")))["step"], sa["best_step"]);
+  EXPECT_EQ(nlohmann::json::parse(read_file(path("a/eval-best.json")))["metrics"], sa["best"]);
+  EXPECT_EQ(sb["best"], sa["best"]);
 }
 
 // The thread count only decides who computes each of the fixed shards: the files are the same.
 TEST_F(Runs, ThreadCountDoesNotChangeTheRun) {
   const std::string cfg = write_config(kTiny);
   ASSERT_EQ(run({"train", cfg, "--run-dir", path("one"), "-q", "train.steps=12"}), 0);
-  ASSERT_EQ(run({"train", cfg, "--run-dir", path("two"), "-q", "train.steps=12", "train.threads=2"}),
-            0);
+  ASSERT_EQ(
+      run({"train", cfg, "--run-dir", path("two"), "-q", "train.steps=12", "train.threads=2"}), 0);
   for (const char* f : {"metrics.jsonl", "eval.csv", "train.csv"})
     EXPECT_EQ(read_file(path(std::string("one/") + f)), read_file(path(std::string("two/") + f)))
         << f;
@@ -152,9 +158,9 @@ TEST_F(Runs, RandomKillsAnywhereEndExactlyLikeAnUninterruptedRun) {
   std::vector<std::string> first = {"train", cfg, "--run-dir", path("ref")};
   first.insert(first.end(), options.begin(), options.end());
   ASSERT_EQ(run(first), 0);
-  const auto duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::steady_clock::now() - t0)
-                               .count();
+  const auto duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   const char* env_trials = std::getenv("HC_KILL_TRIALS");
   const int trials = env_trials ? std::atoi(env_trials) : 3;
   std::mt19937_64 rng(std::random_device{}());
@@ -164,8 +170,9 @@ TEST_F(Runs, RandomKillsAnywhereEndExactlyLikeAnUninterruptedRun) {
     bool started = false, finished = false;
     for (int attempt = 0; attempt < 8 && !finished; ++attempt) {
       std::vector<std::string> args =
-          started ? std::vector<std::string>{"train", "--resume", dir, "-q"}
-                  : std::vector<std::string>{"train", cfg, "--run-dir", dir, "-q", "--log-every", "3"};
+          started
+              ? std::vector<std::string>{"train", "--resume", dir, "-q"}
+              : std::vector<std::string>{"train", cfg, "--run-dir", dir, "-q", "--log-every", "3"};
       std::vector<std::string> env;
       const int kind = static_cast<int>(rng() % 3);
       if (attempt < 6 && kind == 0)  // halfway through the k-th metrics record
@@ -256,8 +263,8 @@ TEST_F(Runs, SecondWriterOfARunDirectoryIsRefused) {
   while (!fs::exists(path("r/config.yaml")) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(run({"train", cfg, "--run-dir", path("r"), "-q"}, {}, path("second.log")), 1);
-  EXPECT_NE(read_file(path("second.log")).find("is in use by another process (pid " +
-                                               std::to_string(first) + ")"),
+  EXPECT_NE(read_file(path("second.log"))
+                .find("is in use by another process (pid " + std::to_string(first) + ")"),
             std::string::npos)
       << read_file(path("second.log"));
   EXPECT_EQ(run({"train", "--resume", path("r"), "-q"}, {}, path("third.log")), 1);
@@ -348,7 +355,9 @@ class ContinuousRuns : public Runs, public ::testing::WithParamInterface<std::st
 TEST_P(ContinuousRuns, EveryPolicyLowersTheOodLossOnPointReach) {
   const std::string cfg = write_config(
       "family: {name: point_reach}\n"
-      "policy: {name: " + GetParam() + ", hidden: 32, num_hidden: 2, templates: 8,"
+      "policy: {name: " +
+      GetParam() +
+      ", hidden: 32, num_hidden: 2, templates: 8,"
       " normalize_embedding: false, generator_hidden: 16, generator_layers: 2}\n"
       "learner: {meta_batch: 16, inner_optimizer: sgd, inner_steps: 5, inner_grad_clip: 5.0,"
       " outer_lr: 0.003, inner_lr: " +
