@@ -23,6 +23,9 @@ const b2Vec2 kLeftLeg[] = {{-0.42f, -0.25f}, {-0.34f, -0.25f}, {-0.62f, -0.7f}, 
 const b2Vec2 kFeet[] = {{-0.67f, -0.7f}, {0.67f, -0.7f}};
 constexpr uintptr_t kGroundTag = 1, kWallTag = 2, kHullTag = 3, kLegTag = 4;  // + leg index
 constexpr float kPi = std::numbers::pi_v<float>;
+// The observation measures lengths in units of 10 m and speeds in units of 5 m/s, so that its
+// values are of order one like every other family's (learners adapt with one learning rate).
+constexpr float kObsLength = 10, kObsSpeed = 5;
 
 constexpr std::pair<LanderModule, const char*> kModuleNames[] = {
     {LanderModule::kWindEast, "wind_east"}, {LanderModule::kShearWest, "shear_west"},
@@ -46,16 +49,15 @@ std::vector<LanderModule> parse_bank(const std::vector<std::string>& names) {
 }
 
 ObservationSpec make_obs_spec(const LanderConfig& c) {
+  const float x = kHalfWidth / kObsLength, y = kCeiling / kObsLength;
   std::vector<std::string> names = {"x",    "y",        "vx",        "vy",       "angle",
                                     "spin", "left_leg", "right_leg", "target_dx"};
-  std::vector<float> low = {-kHalfWidth, 0, -INFINITY, -INFINITY,      -kPi,
-                            -INFINITY,   0, 0,         -2 * kHalfWidth};
-  std::vector<float> high = {kHalfWidth, kCeiling, INFINITY, INFINITY,      kPi,
-                             INFINITY,   1,        1,        2 * kHalfWidth};
+  std::vector<float> low = {-x, 0, -INFINITY, -INFINITY, -kPi, -INFINITY, 0, 0, -2 * x};
+  std::vector<float> high = {x, y, INFINITY, INFINITY, kPi, INFINITY, 1, 1, 2 * x};
   for (int i = 0; i < c.num_pads; ++i) {
     names.push_back(fmt::format("pad{}_x", i));
-    low.push_back(-kHalfWidth);
-    high.push_back(kHalfWidth);
+    low.push_back(-x);
+    high.push_back(x);
   }
   for (int i = 0; i < c.num_pads; ++i) {
     names.push_back(fmt::format("pad{}_target", i));
@@ -354,15 +356,16 @@ float LanderEnv::clearance() const {
 
 void LanderEnv::observe(std::span<float> out) const {
   const b2Vec2 p = craft_->GetPosition(), v = craft_->GetLinearVelocity();
-  out[0] = p.x, out[1] = p.y, out[2] = v.x, out[3] = v.y;
+  out[0] = p.x / kObsLength, out[1] = p.y / kObsLength;
+  out[2] = v.x / kObsSpeed, out[3] = v.y / kObsSpeed;
   out[4] = wrapped_angle(*craft_);
   out[5] = craft_->GetAngularVelocity();
   out[6] = legs_[0] ? 1.0f : 0.0f;
   out[7] = legs_[1] ? 1.0f : 0.0f;
-  out[8] = pads_[target_] - p.x;
+  out[8] = (pads_[target_] - p.x) / kObsLength;
   const int n = config_.num_pads;
   for (int i = 0; i < n; ++i) {
-    out[9 + i] = pads_[i];
+    out[9 + i] = pads_[i] / kObsLength;
     out[9 + n + i] = i == target_ ? 1.0f : 0.0f;
   }
 }

@@ -10,10 +10,11 @@
 //               weak_main, inverted_sides, drag, spin); a task is a k-hot combination of them
 //               (1..M active, num_hot = 3 at most in training) whose forces and torques add.
 //               255 tasks by default; OOD by hotness are the combinations of 4..8 modules.
-// Observation   9 + 2 x num_pads floats: x in [-10, 10], y in [0, 14] (m); vx, vy (unbounded);
-//               angle in [-pi, pi] (counter-clockwise); angular velocity (unbounded); left and
-//               right leg contact in {0, 1}; target pad's centre x minus the craft's x in
-//               [-20, 20]; every pad's centre x in [-10, 10]; every pad's target flag in {0, 1}.
+// Observation   9 + 2 x num_pads floats, lengths in units of 10 m and speeds of 5 m/s: x in
+//               [-1, 1], y in [0, 1.4]; vx, vy (unbounded); angle in [-pi, pi] (counter-
+//               clockwise); angular velocity in rad/s (unbounded); left and right leg contact in
+//               {0, 1}; target pad's centre x minus the craft's x in [-2, 2]; every pad's centre
+//               x in [-1, 1]; every pad's target flag in {0, 1}.
 // Actions       continuous: (main, lateral) in [0, 1] x [-1, 1]: main throttle, and the side
 //               thrusters' torque (positive turns the craft clockwise, to the right);
 //               discrete: nothing, main, left, right (one engine at full power).

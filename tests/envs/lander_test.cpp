@@ -73,6 +73,29 @@ TEST_F(Lander, ModulesAreNotInTheObservation) {
   }
 }
 
+// The observation states the craft and pads in the documented units (10 m, 5 m/s), which keep
+// every value of order one.
+TEST_F(Lander, ObservationIsInTheDocumentedUnits) {
+  env_->reset(3, task({M::kPull}));
+  for (int i = 0; i < 4; ++i) {
+    const float half[2] = {0.5f, 0.2f};
+    env_->step(Action::continuous(half));
+  }
+  const std::vector<float> o = env_->observation();
+  const b2Vec2 p = env().craft().GetPosition(), v = env().craft().GetLinearVelocity();
+  EXPECT_FLOAT_EQ(o[0], p.x / 10);
+  EXPECT_FLOAT_EQ(o[1], p.y / 10);
+  EXPECT_FLOAT_EQ(o[2], v.x / 5);
+  EXPECT_FLOAT_EQ(o[3], v.y / 5);
+  EXPECT_FLOAT_EQ(o[5], env().craft().GetAngularVelocity());
+  const int target = env().target();
+  EXPECT_FLOAT_EQ(o[8], (env().pad_x(target) - p.x) / 10);
+  for (int i = 0; i < config_.num_pads; ++i) {
+    EXPECT_FLOAT_EQ(o[9 + i], env().pad_x(i) / 10);
+    EXPECT_EQ(o[9 + config_.num_pads + i], i == target ? 1.0f : 0.0f);
+  }
+}
+
 // Each module does what it says, measured as the change of velocity over one unpowered step
 // (one full-throttle step for weak_main, a full side burst for inverted_sides) against what
 // gravity alone gives. Box2D integrates the module forces exactly over each Box2D step; the
@@ -154,13 +177,13 @@ TEST_F(Lander, AnUnpoweredFallCrashes) {
 }
 
 // The scripted expert lands (nearly) every episode of every combination of modules, with either
-// action space: 255 tasks x 12 seeds = 3,060 episodes each.
+// action space: 255 tasks x 40 seeds = 10,200 episodes each.
 void expect_expert_solves(const LanderFamily& family) {
   auto env = family.make_env();
   const auto expert = family.make_expert();
   int solved = 0, episodes = 0;
   for (int64_t id = 0; id < family.task_space().size(); ++id)
-    for (uint64_t seed = 0; seed < 12; ++seed) {
+    for (uint64_t seed = 0; seed < 40; ++seed) {
       solved += run_expert(*env, *expert, seed, family.task_space().task(id)).success;
       ++episodes;
     }
@@ -211,6 +234,8 @@ TEST_F(Lander, RejectsBadConfigurationsNamingTheKey) {
   expect_config_error("spin: 8", "spin");
   expect_config_error("drag: -1", "drag");
   expect_config_error("dt: 0", "dt");
+  expect_config_error("dt: -0.01", "dt");
+  expect_config_error("weak_main: -0.1", "weak_main");
   expect_config_error("support: k_hot, num_hot: 0", "num_hot");
 }
 

@@ -193,6 +193,8 @@ TEST_F(Push, RejectsBadConfigurationsNamingTheKey) {
   expect_config_error("icy_damping: -0.5", "icy_damping");
   expect_config_error("icy_damping: 0", "icy_damping");
   expect_config_error("sticky_damping: 1", "sticky_damping");  // not above normal
+  expect_config_error("contact_friction: -0.1", "contact_friction");
+  expect_config_error("light_mass: -1", "light_mass");
   expect_config_error("heavy_mass: -2", "heavy_mass");
   expect_config_error("heavy_mass: 0.3", "heavy_mass");  // not above light
   expect_config_error("agent_mass: 0", "agent_mass");
