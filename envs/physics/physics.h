@@ -52,9 +52,19 @@ struct StepConfig {
   double env_dt() const { return dt * sub_steps; }  // seconds per environment step
 };
 
-// Nanoseconds spent inside b2World::Step on this thread, accumulated while a benchmark points
-// this at a counter; left null, it costs one predictable branch per Box2D step.
-inline thread_local int64_t* step_clock = nullptr;
+// Time spent inside b2World::Step on this thread, accumulated while a benchmark points
+// step_clock at one of these; left null, it costs one predictable branch per Box2D step. Each
+// timed step reads the clock three times: `read_ns` sums the gap between the first two readings
+// (what one reading costs, there and then) and `step_ns` the gap around the step, which holds
+// one reading's cost too.
+struct StepClock {
+  int64_t step_ns = 0;
+  int64_t read_ns = 0;
+  int64_t steps = 0;
+  double physics_ns() const { return static_cast<double>(step_ns - read_ns); }
+  double reads_ns() const { return 3.0 * static_cast<double>(read_ns); }  // all readings' cost
+};
+inline thread_local StepClock* step_clock = nullptr;
 
 // One Box2D step of `world` under `c` (timed when step_clock is set).
 void step_world(b2World& world, const StepConfig& c);
