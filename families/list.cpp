@@ -2,6 +2,8 @@
 // by the conformance tests, the trainer, the evaluation and the CLI.
 #include "envs/grid/goals.h"
 #include "envs/grid/preference.h"
+#include "envs/physics/lander.h"
+#include "envs/physics/push.h"
 #include "envs/point/point_reach.h"
 #include "families/registry.h"
 #include "teacher/hyperteacher.h"
@@ -13,6 +15,8 @@ const std::vector<FamilyInfo>& registry() {
       family_entry<envs::grid::GoalsFamily>(),
       family_entry<envs::grid::PreferenceFamily>(),
       family_entry<envs::point::PointReachFamily>(),
+      family_entry<envs::physics::PushFamily>(),
+      family_entry<envs::physics::LanderFamily>(),
       family_entry<teacher::HyperteacherFamily>(),
   };
   return families;

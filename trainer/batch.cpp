@@ -3,6 +3,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace hc::trainer {
@@ -149,6 +150,39 @@ void training_tasks(const tasks::TaskFamily& family, uint64_t seed, int64_t step
     ids[i] = train[rng.uniform_int(train.size())];
     seeds[i] = rng.next();
   }
+}
+
+TrainingData::TrainingData(const tasks::TaskFamily& family, uint64_t seed, int meta_batch,
+                           int shards)
+    : family_(family), seed_(seed), meta_batch_(meta_batch), shards_(shards) {}
+
+TrainingData::~TrainingData() {
+  if (ahead_.valid()) ahead_.wait();
+}
+
+std::vector<Batch> TrainingData::make(int64_t step) const {
+  std::vector<int64_t> ids;
+  std::vector<uint64_t> seeds;
+  training_tasks(family_, seed_, step, meta_batch_, ids, seeds);
+  return make_batches(family_, ids, seeds, shards_);
+}
+
+std::vector<Batch> TrainingData::take(int64_t step, int64_t end) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Batch> batches;
+  if (ahead_.valid() && ahead_step_ == step) {
+    batches = ahead_.get();
+  } else {
+    if (ahead_.valid()) ahead_.wait();
+    ahead_ = {};
+    batches = make(step);
+  }
+  wait_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (step + 1 < end) {
+    ahead_step_ = step + 1;
+    ahead_ = std::async(std::launch::async, [this, next = step + 1] { return make(next); });
+  }
+  return batches;
 }
 
 }  // namespace hc::trainer

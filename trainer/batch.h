@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <future>
 #include <span>
 #include <vector>
 
@@ -48,5 +49,32 @@ std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const
 // resumed run sees exactly the data an uninterrupted one would.
 void training_tasks(const tasks::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,
                     std::vector<int64_t>& ids, std::vector<uint64_t>& seeds);
+
+// The batches of consecutive training steps, each step's made in the background while the
+// learner works on the step before. A step's data depends only on (seed, step), so results are
+// the same as making it when it is needed; the learner just seldom waits for it.
+class TrainingData {
+ public:
+  TrainingData(const tasks::TaskFamily& family, uint64_t seed, int meta_batch, int shards);
+  ~TrainingData();
+  TrainingData(const TrainingData&) = delete;
+  TrainingData& operator=(const TrainingData&) = delete;
+
+  // The batches of `step` (made now unless they were made ahead); then starts making those of
+  // step + 1 when it is before `end`.
+  std::vector<Batch> take(int64_t step, int64_t end);
+  // Seconds take() has spent waiting for data.
+  double wait_seconds() const { return wait_; }
+
+ private:
+  std::vector<Batch> make(int64_t step) const;
+
+  const tasks::TaskFamily& family_;
+  uint64_t seed_;
+  int meta_batch_, shards_;
+  std::future<std::vector<Batch>> ahead_;
+  int64_t ahead_step_ = -1;
+  double wait_ = 0;
+};
 
 }  // namespace hc::trainer

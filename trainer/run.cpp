@@ -184,8 +184,7 @@ RunResult train_run(const TrainOptions& o) {
   const int64_t log_every = tc.log_every > 0 ? tc.log_every : std::max<int64_t>(1, tc.steps / 100);
   Metrics last_eval;
   double last_loss = std::nan("");
-  std::vector<int64_t> ids;
-  std::vector<uint64_t> seeds;
+  TrainingData data(family, tc.seed, config.learner.meta_batch, s.shards());
 
   for (int64_t step = state.step;; ++step) {
     if (step % tc.eval_every == 0 || step == tc.steps) {
@@ -205,9 +204,9 @@ RunResult train_run(const TrainOptions& o) {
       progress.message(line);
     }
     if (step == tc.steps) break;
-    training_tasks(family, tc.seed, step, config.learner.meta_batch, ids, seeds);
+    const std::vector<Batch> batches = data.take(step, tc.steps);
     s.learner->set_outer_lr(outer_lr_at(config.learner, step, tc.steps));
-    const StepStats st = s.learner->step(make_batches(family, ids, seeds, s.shards()));
+    const StepStats st = s.learner->step(batches);
     last_loss = st.loss;
     if ((step + 1) % log_every == 0 || step + 1 == tc.steps) {
       Metrics m{{"loss", st.loss},
@@ -243,6 +242,7 @@ RunResult train_run(const TrainOptions& o) {
                             {"seed", tc.seed},
                             {"threads", config.threads()},
                             {"wall_time_s", r.wall_time},
+                            {"data_wait_s", data.wait_seconds()},
                             {"peak_memory_mb", static_cast<double>(peak_memory_kb()) / 1024.0},
                             {"skipped_steps", s.learner->skipped_steps()},
                             {"best_step", state.best_step},
@@ -257,8 +257,8 @@ RunResult train_run(const TrainOptions& o) {
       summary["best"] = std::move(e);
     }
   atomic_write(s.path(kSummary), summary.dump(2) + "\n");
-  log->info("finished in {}: {}", format_duration(r.wall_time),
-            short_metrics(last_eval, last_loss));
+  log->info("finished in {} ({:.1f} s of this session waiting for training data): {}",
+            format_duration(r.wall_time), data.wait_seconds(), short_metrics(last_eval, last_loss));
   if (!o.quiet)
     fmt::print(stderr, "done in {}; metrics in {}/metrics.jsonl, summary in {}/{}\n",
                format_duration(r.wall_time), dir, dir, kSummary);

@@ -14,19 +14,42 @@ using namespace hc::envs;
 
 namespace {
 
-std::vector<std::string> env_family_names() {
-  std::vector<std::string> names;
-  for (const auto& name : family_names())
-    if (envs::as_env_family(*make_family(name))) names.push_back(name);
-  return names;
+// A registered family with its defaults, or with another of the values of its `actions` key:
+// the action spaces of a family run different code (decoding, expert, targets), so each is
+// checked, and a family that gains such a key is covered without a line here.
+struct Variant {
+  std::string name;
+  std::string actions;  // empty: the registered default
+  std::string label() const { return actions.empty() ? name : name + "_" + actions; }
+  std::shared_ptr<TaskFamily> make() const {
+    if (actions.empty()) return make_family(name);
+    YAML::Node section = find_family(name).defaults();
+    section["actions"] = actions;
+    return make_family(section, "<conformance>");
+  }
+};
+
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.label(); }
+
+std::vector<Variant> variants(bool env_only) {
+  std::vector<Variant> out;
+  for (const auto& info : registry()) {
+    if (env_only && !envs::as_env_family(*make_family(info.name))) continue;
+    out.push_back({info.name, ""});
+    const YAML::Node actions = info.defaults()["actions"];
+    if (!actions) continue;
+    for (const char* other : {"continuous", "discrete"})
+      if (actions.as<std::string>() != other) out.push_back({info.name, other});
+  }
+  return out;
 }
 
-class Conformance : public ::testing::TestWithParam<std::string> {
+class Conformance : public ::testing::TestWithParam<Variant> {
  protected:
-  void SetUp() override { family_ = make_family(GetParam()); }
+  void SetUp() override { family_ = GetParam().make(); }
   void expect_ok(const CheckReport& r) {
     EXPECT_GT(r.checked, 0);
-    EXPECT_TRUE(r.ok()) << GetParam() << ": " << r.summary();
+    EXPECT_TRUE(r.ok()) << GetParam().label() << ": " << r.summary();
   }
   std::shared_ptr<TaskFamily> family_;
   CheckOptions options_;
@@ -43,8 +66,8 @@ TEST_P(Conformance, DatasetsAreConsistentAndDeterministic) {
   expect_ok(report_);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamilies, Conformance, ::testing::ValuesIn(family_names()),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(AllFamilies, Conformance, ::testing::ValuesIn(variants(false)),
+                         [](const auto& info) { return info.param.label(); });
 
 class EnvConformance : public Conformance {
  protected:
@@ -71,8 +94,17 @@ TEST_P(EnvConformance, ExpertDemonstrationsAreOptimalOnEveryTask) {
   expect_ok(report_);
 }
 
-INSTANTIATE_TEST_SUITE_P(EnvFamilies, EnvConformance, ::testing::ValuesIn(env_family_names()),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(EnvFamilies, EnvConformance, ::testing::ValuesIn(variants(true)),
+                         [](const auto& info) { return info.param.label(); });
+
+// The variants above reach both physics families in both action spaces (a renamed key or value
+// would silently drop them).
+TEST(Registry, ConformanceCoversEveryActionSpace) {
+  std::set<std::string> labels;
+  for (const Variant& v : variants(true)) labels.insert(v.label());
+  for (const char* label : {"push", "push_discrete", "lander", "lander_discrete"})
+    EXPECT_TRUE(labels.count(label)) << label;
+}
 
 // configs/envs/ holds one file per registered family: a dropped registration line, or a family
 // registered without its defaults file, fails here.
