@@ -289,8 +289,10 @@ Command add_compare(CLI::App& app) {
                     fmt::localtime(std::chrono::system_clock::to_time_t(started))),
         trainer::format_duration(result.wall_time));
     if (!plan.seeds.empty())
-      md += fmt::format("- seeds: {} (every run is trained once per seed)\n",
-                        fmt::join(plan.seeds, ", "));
+      md += fmt::format(
+          "- seeds: {} (every run is trained once per seed, unless its group lists "
+          "its own)\n",
+          fmt::join(plan.seeds, ", "));
     md +=
         "- metrics: final evaluation of each run; ID = training combinations with fresh data, "
         "OOD = held-out combinations (k-hot: OOD N-hot = untrained tasks whose every group has "

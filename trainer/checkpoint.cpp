@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/io.h"
+#include "trainer/config.h"
 
 namespace hc::trainer {
 namespace {
@@ -49,6 +50,22 @@ void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
   data.append(kMagic, sizeof(kMagic));
   atomic_write(path, data);
 }
+
+namespace {
+
+// A checkpoint stores its configuration as resolved by the build that wrote it; a later build
+// may know keys that build did not (with defaults that keep the old behaviour). Resolving the
+// stored text with this build tells whether it describes the same run.
+bool same_run(const std::string& stored, const std::string& resolved, const std::string& path) {
+  try {
+    return to_yaml(load_run_config_text(stored, path + " (its stored configuration)").to_yaml()) ==
+           resolved;
+  } catch (const Error&) {
+    return false;  // a key this build no longer reads: not the same run
+  }
+}
+
+}  // namespace
 
 CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& policy,
                                 torch::optim::Optimizer* optimizer, const std::string& config_file,
@@ -98,7 +115,7 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
     ar.read("threads", v), s.threads = v.toInt();
     ar.read("wall_time", v), s.wall_time = v.toDouble();
     ar.read("config", v), s.config = v.toStringRef();
-    if (!config_file.empty() && s.config != config_text)
+    if (!config_file.empty() && s.config != config_text && !same_run(s.config, config_text, path))
       throw Error(fmt::format("checkpoint '{}' was written by another configuration than '{}'",
                               path, config_file));
     torch::NoGradGuard no_grad;

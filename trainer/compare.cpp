@@ -38,6 +38,25 @@ void require_keys(const YAML::Node& n, const std::string& file, const std::strin
   }
 }
 
+std::vector<uint64_t> read_seeds(const YAML::Node& seeds, const std::string& path) {
+  std::vector<uint64_t> out;
+  if (!seeds.IsSequence() || seeds.size() == 0)
+    throw ConfigError(fmt::format("{}:{}: seeds: expected a non-empty list of integers", path,
+                                  seeds.Mark().line + 1));
+  for (const auto& s : seeds) {
+    try {
+      out.push_back(s.as<uint64_t>());
+    } catch (const YAML::Exception&) {
+      throw ConfigError(fmt::format("{}:{}: seeds: expected non-negative integers, got '{}'", path,
+                                    s.Mark().line + 1, s.IsScalar() ? s.Scalar() : "?"));
+    }
+  }
+  if (std::set<uint64_t>(out.begin(), out.end()).size() != out.size())
+    throw ConfigError(
+        fmt::format("{}:{}: seeds: a seed is listed twice", path, seeds.Mark().line + 1));
+  return out;
+}
+
 }  // namespace
 
 bool is_plan_file(const std::string& path) {
@@ -52,24 +71,11 @@ Plan load_plan(const std::string& path) {
     throw ConfigError(fmt::format("{}: expected a plan with a 'groups' list", path));
   require_keys(root, path, "the plan", {"title", "seeds", "groups"});
   if (root["title"]) plan.title = scalar(root["title"], path, "title");
-  if (const YAML::Node seeds = root["seeds"]) {
-    if (!seeds.IsSequence() || seeds.size() == 0)
-      throw ConfigError(fmt::format("{}:{}: seeds: expected a non-empty list of integers", path,
-                                    seeds.Mark().line + 1));
-    for (const auto& s : seeds) {
-      try {
-        plan.seeds.push_back(s.as<uint64_t>());
-      } catch (const YAML::Exception&) {
-        throw ConfigError(fmt::format("{}:{}: seeds: expected non-negative integers, got '{}'",
-                                      path, s.Mark().line + 1, s.IsScalar() ? s.Scalar() : "?"));
-      }
-    }
-    if (std::set<uint64_t>(plan.seeds.begin(), plan.seeds.end()).size() != plan.seeds.size())
-      throw ConfigError(fmt::format("{}: seeds: a seed is listed twice", path));
-  }
+  if (const YAML::Node seeds = root["seeds"]) plan.seeds = read_seeds(seeds, path);
   for (const auto& g : root["groups"]) {
-    require_keys(g, path, "a group", {"name", "metric", "notes", "runs"});
+    require_keys(g, path, "a group", {"name", "metric", "notes", "seeds", "runs"});
     PlanGroup group;
+    if (g["seeds"]) group.seeds = read_seeds(g["seeds"], path);
     if (g["name"]) group.name = scalar(g["name"], path, "name");
     if (g["metric"]) group.metric = scalar(g["metric"], path, "metric");
     if (g["notes"]) group.notes = scalar(g["notes"], path, "notes");
@@ -161,10 +167,14 @@ double ComparedRun::stddev(const std::string& key) const {
 
 Comparison compare(const Plan& plan, const CompareOptions& o) {
   Comparison out;
-  const std::vector<uint64_t> seeds = plan.seeds.empty() ? std::vector<uint64_t>{0} : plan.seeds;
+  // A group's own seeds replace the plan's; no seeds: each run once, with its config's seed.
+  const auto seeds_of = [&](const PlanGroup& g) { return g.seeds.empty() ? plan.seeds : g.seeds; };
   size_t total = 0, done = 0;
-  for (const auto& g : plan.groups) total += g.runs.size() * seeds.size();
+  for (const auto& g : plan.groups)
+    total += g.runs.size() * std::max<size_t>(1, seeds_of(g).size());
   for (const PlanGroup& g : plan.groups) {
+    const std::vector<uint64_t> listed = seeds_of(g);
+    const std::vector<uint64_t> seeds = listed.empty() ? std::vector<uint64_t>{0} : listed;
     ComparedGroup group{g, {}};
     std::set<std::string> labels;
     for (const PlanRun& spec : g.runs) {
@@ -183,7 +193,7 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         Trial t;
         t.overrides = base;
         fs::path dir = fs::path(o.runs_root) / g.name / r.label;
-        if (!plan.seeds.empty()) {
+        if (!listed.empty()) {
           t.overrides.push_back(fmt::format("train.seed={}", seed));
           dir /= fmt::format("seed{}", seed);
         }
@@ -201,7 +211,7 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         }
         ++done;
         fmt::print(stderr, "[{}/{}] {} / {}{}: {}\n", done, total, g.name, r.label,
-                   plan.seeds.empty() ? "" : fmt::format(" seed {}", seed),
+                   listed.empty() ? "" : fmt::format(" seed {}", seed),
                    fs::exists(dir / "summary.json") ? "finished earlier, reused"
                    : fs::exists(cfg_file)           ? "resuming"
                                                     : "training");

@@ -7,6 +7,7 @@
 //   seeds: [1, 2, 3]              # optional: every run is trained once per seed (train.seed)
 //   groups:
 //     - name: compositional_goals
+//       seeds: [1, 2, 3, 4, 5]      # optional: this group's seeds instead of the plan's
 //       metric: acc                 # curves of test/<metric> (solid) and ood/<metric> (dashed)
 //       notes: free text shown under the group's heading
 //       runs:
@@ -30,6 +31,7 @@ struct PlanRun {
 
 struct PlanGroup {
   std::string name, metric = "acc", notes;
+  std::vector<uint64_t> seeds;  // empty: the plan's
   std::vector<PlanRun> runs;
 };
 

@@ -193,7 +193,8 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   // A plan with seeds trains every run once per seed and reports mean ± standard deviation.
   std::ofstream(dir / "seeds.yaml")
       << "title: seeds\nseeds: [5, 6]\ngroups:\n"
-      << "  - {name: goals, runs: [" << (dir / "goals.yaml").string() << "]}\n";
+      << "  - {name: goals, runs: [" << (dir / "goals.yaml").string() << "]}\n"
+      << "  - {name: own, seeds: [7], runs: [" << (dir / "goals.yaml").string() << "]}\n";
   r = run("compare " + (dir / "seeds.yaml").string() + " -q --out " + (dir / "out2").string());
   ASSERT_EQ(r.status, 0) << r.out;
   std::ifstream seeds_in(dir / "out2" / "results.md");
@@ -204,6 +205,9 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   for (const char* seed : {"seed5", "seed6"})
     EXPECT_TRUE(fs::exists(dir / "out2" / "runs" / "goals" / "hnet_linear" / seed / "summary.json"))
         << seed;
+  // A group's own seeds replace the plan's.
+  EXPECT_TRUE(fs::exists(dir / "out2" / "runs" / "own" / "hnet_linear" / "seed7" / "summary.json"));
+  EXPECT_FALSE(fs::exists(dir / "out2" / "runs" / "own" / "hnet_linear" / "seed5"));
   fs::remove_all(dir);
 }
 

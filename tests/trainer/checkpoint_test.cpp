@@ -2,11 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "base/error.h"
 #include "base/io.h"
 #include "tests/trainer/helpers.h"
 #include "trainer/checkpoint.h"
+#include "trainer/config.h"
 
 namespace hc::trainer {
 namespace {
@@ -89,6 +91,37 @@ TEST_F(Checkpoints, CorruptTruncatedMissingAndMismatchedAreRefused) {
   EXPECT_NE(e.find("does not fit this policy"), std::string::npos) << e;
   agents::Policy c = agents::make_policy(testing::tiny_policy("anil"), {6, 3, 0}, 1);
   EXPECT_NE(error_loading(*c).find("no parameter"), std::string::npos);
+}
+
+TEST_F(Checkpoints, ConfigurationsAreComparedAsThisBuildResolvesThem) {
+  // A run written by an older build: its stored configuration lacks a key added since (its
+  // default keeps the old behaviour), so it is the same run and loads.
+  const std::string cfg = (dir_ / "config.yaml").string();
+  atomic_write(cfg,
+               "family: {name: compositional_goals, grid_size: 5}\n"
+               "policy: {name: anil, hidden: 8}\ntrain: {steps: 10}\n");
+  const std::string resolved = to_yaml(load_run_config(cfg).to_yaml());
+  std::string older, line;
+  std::istringstream in(resolved);
+  while (std::getline(in, line))
+    if (line.find("log_every") == std::string::npos) older += line + "\n";
+  ASSERT_NE(older, resolved);
+  agents::Policy a = agents::make_policy(testing::tiny_policy("anil"), {6, 3, 0}, 1);
+  CheckpointState s;
+  s.config = older;
+  save_checkpoint(path_, *a, nullptr, s);
+  EXPECT_NO_THROW(load_checkpoint(path_, *a, nullptr, cfg, resolved));
+  // A different value is another run.
+  std::string changed = resolved;
+  changed.replace(changed.find("steps: 10"), 9, "steps: 11");
+  s.config = changed;
+  save_checkpoint(path_, *a, nullptr, s);
+  try {
+    load_checkpoint(path_, *a, nullptr, cfg, resolved);
+    ADD_FAILURE() << "a checkpoint of another configuration was loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another configuration"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(Checkpoints, TruncateLinesKeepsAPrefix) {
