@@ -1,10 +1,13 @@
 #include "render/gif.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gif_lib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "base/error.h"
@@ -41,8 +44,15 @@ GifWriter::GifWriter(const std::string& path, int width, int height, int delay_c
       delay_cs_(delay_cs),
       file_(std::make_unique<File>()) {
   int error = 0;
-  file_->gif = EGifOpenFileName(tmp_.c_str(), false, &error);
-  if (!file_->gif) throw Error(fmt::format("cannot write '{}': {}", path, GifErrorString(error)));
+  // Opened here rather than by giflib, which creates files readable by their owner only; an
+  // output file gets the usual permissions (0666 less the umask).
+  const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  file_->gif = EGifOpenFileHandle(fd, &error);
+  if (!file_->gif) {
+    ::close(fd);
+    throw Error(fmt::format("cannot write '{}': {}", path, GifErrorString(error)));
+  }
   file_->map = GifMakeMapObject(256, nullptr);
   GifColorType* c = file_->map->Colors;
   for (int r = 0; r < kR; ++r)

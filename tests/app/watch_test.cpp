@@ -79,10 +79,13 @@ GifInfo read_gif(const std::string& path) {
 // No X server and no Xvfb: DISPLAY unset.
 TEST_F(Viewer, RecordWritesAGifWithoutADisplay) {
   const auto r =
-      sh("env -u DISPLAY hypercomp record compositional_goals --split ood --seed 3 "
+      sh("umask 022; env -u DISPLAY hypercomp record compositional_goals --split ood --seed 3 "
          "--frames 12 --out " +
          path("goals.gif"));
   ASSERT_EQ(r.status, 0) << r.out;
+  // An output for others to see: the umask decides, not the GIF library.
+  EXPECT_EQ(fs::status(path("goals.gif")).permissions() & fs::perms::others_read,
+            fs::perms::others_read);
   const GifInfo g = read_gif(path("goals.gif"));
   EXPECT_EQ(g.frames, 12);
   EXPECT_EQ(g.width, 560);
