@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(hc::app::add_train);
   add(hc::app::add_eval);
   add(hc::app::add_compare);
+  add(hc::app::add_probe);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

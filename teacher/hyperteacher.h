@@ -13,6 +13,8 @@
 //               agreement (chance 1/8).
 // Splits        random, connected, disconnected, non_compositional, k_hot; OOD by hotness when
 //               max_hot > num_hot.
+// Subroutines   module_<m>: the task that uses module m alone in every generated layer, for the
+//               structural compositionality probe.
 #pragma once
 
 #include <vector>
@@ -71,6 +73,8 @@ class HyperteacherFamily : public tasks::TaskFamily {
   int output_dim() const override { return config_.output_dim; }
   tasks::TargetKind target_kind() const override { return tasks::TargetKind::kSoft; }
   tasks::TaskData make_task_data(const tasks::Task& task, uint64_t seed) const override;
+  // module_<m> for every module m: the tasks that are 1-hot in m in every generated layer.
+  std::vector<tasks::Subroutine> subroutines() const override;
 
   // Teacher logits (before standardisation) of `rows` inputs for a task's weights.
   void teacher_logits(const tasks::Task& task, const float* x, int rows, float* out) const;

@@ -271,21 +271,39 @@ RunResult train(const TrainOptions& o) {
   return r;
 }
 
-Metrics evaluate_run(const EvalOptions& o) {
-  const std::string cfg = (fs::path(o.run_dir) / kConfig).string();
+LoadedRun load_run(const std::string& dir, bool best) {
+  const std::string cfg = (fs::path(dir) / kConfig).string();
+  if (!fs::is_directory(dir)) throw Error(fmt::format("run directory '{}' does not exist", dir));
   if (!fs::exists(cfg))
-    throw Error(fmt::format("'{}' is not a run directory (no {})", o.run_dir, kConfig));
-  Session s(load_run_config(cfg), o.run_dir);
-  const std::string ckpt = s.path(o.best ? kBest : kCheckpoint);
-  const CheckpointState state = load_checkpoint(ckpt, *s.policy, nullptr);
-  if (state.config != to_yaml(s.config.to_yaml()))
+    throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
+  const std::string ckpt = (fs::path(dir) / (best ? kBest : kCheckpoint)).string();
+  if (!fs::exists(ckpt))
+    throw Error(fmt::format("run '{}' is incomplete: no {} ({})", dir, best ? kBest : kCheckpoint,
+                            best ? "written at the first evaluation"
+                                 : "written at the first checkpoint; train or resume the run"));
+  Session s(load_run_config(cfg), dir);
+  LoadedRun r;
+  r.dir = dir;
+  r.checkpoint = ckpt;
+  r.state = load_checkpoint(ckpt, *s.policy, nullptr);
+  if (r.state.config != to_yaml(s.config.to_yaml()))
     throw Error(
         fmt::format("checkpoint '{}' was written by another configuration than '{}'", ckpt, cfg));
-  Evaluator evaluator(*s.config.family, s.config.eval, s.config.train.seed,
-                      s.config.learner.meta_batch, s.shards());
-  Metrics m = evaluator.run(*s.learner);
-  nlohmann::json out = {{"checkpoint", ckpt}, {"step", state.step}, {"metrics", to_json(m)}};
-  atomic_write(s.path(o.best ? "eval-best.json" : "eval-latest.json"), out.dump(2) + "\n");
+  r.config = std::move(s.config);
+  r.policy = std::move(s.policy);
+  r.learner = std::move(s.learner);
+  return r;
+}
+
+Metrics evaluate_run(const EvalOptions& o) {
+  LoadedRun r = load_run(o.run_dir, o.best);
+  Evaluator evaluator(*r.config.family, r.config.eval, r.config.train.seed,
+                      r.config.learner.meta_batch, r.config.train.shards);
+  Metrics m = evaluator.run(*r.learner);
+  nlohmann::json out = {
+      {"checkpoint", r.checkpoint}, {"step", r.state.step}, {"metrics", to_json(m)}};
+  atomic_write((fs::path(r.dir) / (o.best ? "eval-best.json" : "eval-latest.json")).string(),
+               out.dump(2) + "\n");
   return m;
 }
 

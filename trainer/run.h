@@ -9,9 +9,11 @@
 //   summary.json   written when the run ends: final and best metrics, wall time, peak memory
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "trainer/checkpoint.h"
 #include "trainer/evaluate.h"
 
 namespace hc::trainer {
@@ -33,6 +35,18 @@ struct RunResult {
 };
 
 RunResult train(const TrainOptions& options);
+
+// A run loaded from its directory: the resolved configuration, the policy with a checkpoint's
+// parameters and a learner around it (for evaluations and analyses of a trained policy).
+struct LoadedRun {
+  std::string dir, checkpoint;
+  RunConfig config;
+  agents::Policy policy;
+  std::unique_ptr<Learner> learner;
+  CheckpointState state;
+};
+// Loads checkpoint.pt (or best.pt); errors name the directory and what is missing or wrong.
+LoadedRun load_run(const std::string& dir, bool best);
 
 struct EvalOptions {
   std::string run_dir;
