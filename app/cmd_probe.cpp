@@ -308,8 +308,14 @@ Command add_probe(CLI::App& app) {
                   "Run directories (one or more, e.g. several seeds and policies of one family), "
                   "then any probe.key=value overrides")
       ->required();
+  // One name per occurrence (or a comma-separated list), so that the positional run
+  // directories and overrides after it are not taken for names.
   cmd->add_option("--subroutine", o->subroutines,
-                  "Probe only these subroutines (default: every one the family declares)");
+                  "Probe only this subroutine (repeat, or a,b; default: every one the family "
+                  "declares)")
+      ->allow_extra_args(false)
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--seeds", o->seeds, "Masks per subroutine (overrides probe.seeds)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--config", o->config, "Probe config file (a `probe` section)");

@@ -36,6 +36,16 @@ torch::Tensor times(const torch::Tensor& w, const torch::Tensor& m) {
   return m.defined() ? w * m : w;
 }
 
+double kept_fraction(const MaskValues& hard) {
+  return static_cast<double>(kept_weights(hard)) /
+         static_cast<double>(std::max<int64_t>(masked_weights(hard), 1));
+}
+
+double mean_of(const std::vector<double>& xs) {
+  if (xs.empty()) return std::nan("");
+  return std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
+}
+
 // Masks the weights of the per-task network after adaptation. Adaptation does not see the mask,
 // so each batch is adapted once (prepare) and mask training only runs the masked dense network.
 class NetworkMask : public MaskedPolicy {
@@ -674,8 +684,7 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
           e.target_accuracy = sub[k];
           e.full_accuracy = full_select[k];
           e.ablation_score = separation(abl, chance_select, k);
-          e.kept = static_cast<double>(kept_weights(hard)) /
-                   static_cast<double>(std::max<int64_t>(masked_weights(hard), 1));
+          e.kept = kept_fraction(hard);
           // A mask that keeps every weight is the model itself, and its ablation removes
           // everything: it tests nothing, however well it scores.
           const int64_t kept = kept_weights(hard);
@@ -716,8 +725,7 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
       const MaskTraining t = s == 0 ? trained[sp.chosen] : train_mask_on(*masked, s, chosen);
       mr.seconds = t.seconds;
       const MaskValues hard = hard_mask(t.logits);
-      mr.kept = static_cast<double>(kept_weights(hard)) /
-                static_cast<double>(std::max<int64_t>(masked_weights(hard), 1));
+      mr.kept = kept_fraction(hard);
       mr.subnetwork = accuracies(*masked, test, hard);
       mr.ablated = accuracies(*masked, test, ablation_of(hard));
 
@@ -738,20 +746,14 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
         mr.random_model = true;
         mr.random_subnetwork = accuracies(*rm, test, rh);
         mr.random_ablated_model = accuracies(*rm, test, ablation_of(rh));
-        mr.random_kept = static_cast<double>(kept_weights(rh)) /
-                         static_cast<double>(std::max<int64_t>(masked_weights(rh), 1));
+        mr.random_kept = kept_fraction(rh);
       }
       sp.masks.push_back(mr);
-      const double rand_abl = mr.random_ablation_scores.empty()
-                                  ? std::nan("")
-                                  : std::accumulate(mr.random_ablation_scores.begin(),
-                                                    mr.random_ablation_scores.end(), 0.0) /
-                                        static_cast<double>(mr.random_ablation_scores.size());
       say(fmt::format(
           "{}: mask {}/{}: subnetwork score {:+.3f}, ablation score {:+.3f} (random ablation "
           "{:+.3f}{}), kept {:.1f}% ({:.1f}s)",
           who, s + 1, config.seeds, separation(mr.subnetwork, r.chance, k),
-          separation(mr.ablated, r.chance, k), rand_abl,
+          separation(mr.ablated, r.chance, k), mean_of(mr.random_ablation_scores),
           mr.random_model ? fmt::format(", untrained model: subnetwork {:+.3f}",
                                         separation(mr.random_subnetwork, r.chance, k))
                           : "",
@@ -792,11 +794,7 @@ std::vector<ScoredMask> score_masks(const ModelProbe& m, const SubroutineProbe& 
     ScoredMask s;
     s.subnetwork = separation(r.subnetwork, m.chance, p.index);
     s.ablation = separation(r.ablated, m.chance, p.index);
-    s.random_ablation = r.random_ablation_scores.empty()
-                            ? std::nan("")
-                            : std::accumulate(r.random_ablation_scores.begin(),
-                                              r.random_ablation_scores.end(), 0.0) /
-                                  static_cast<double>(r.random_ablation_scores.size());
+    s.random_ablation = mean_of(r.random_ablation_scores);
     s.random_model = r.random_model;
     s.random_subnetwork =
         r.random_model ? separation(r.random_subnetwork, m.chance, p.index) : std::nan("");

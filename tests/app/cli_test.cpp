@@ -189,9 +189,9 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   EXPECT_EQ(r.out.find(": training"), std::string::npos) << r.out;
 
   // A plan with seeds trains every run once per seed and reports mean ± standard deviation.
-  std::ofstream(dir / "seeds.yaml") << "title: seeds\nseeds: [5, 6]\ngroups:\n"
-                                    << "  - {name: goals, runs: [" << (dir / "goals.yaml").string()
-                                    << "]}\n";
+  std::ofstream(dir / "seeds.yaml")
+      << "title: seeds\nseeds: [5, 6]\ngroups:\n"
+      << "  - {name: goals, runs: [" << (dir / "goals.yaml").string() << "]}\n";
   r = run("compare " + (dir / "seeds.yaml").string() + " -q --out " + (dir / "out2").string());
   ASSERT_EQ(r.status, 0) << r.out;
   std::ifstream seeds_in(dir / "out2" / "results.md");
@@ -241,7 +241,8 @@ TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
   r = run("probe " + (dir / "unfinished").string());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("is incomplete: no checkpoint.pt"), std::string::npos) << r.out;
-  r = run("probe " + run_dir + " --subroutine jump");
+  // Given before the run directory, --subroutine takes one name and leaves the directory alone.
+  r = run("probe --subroutine jump " + run_dir);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("unknown subroutine 'jump' of compositional_goals (known: navigation, "
                        "interaction)"),
@@ -264,7 +265,8 @@ TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
   r = run("probe " + run_dir + tiny + " --report " + (dir / "plain.md").string());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("has no region '<!-- probe:begin results -->'"), std::string::npos) << r.out;
-  r = run("probe " + run_dir + tiny + " --report " + (dir / "page.md").string() + " --name tiny");
+  r = run("probe --subroutine navigation,interaction " + run_dir + tiny + " --report " +
+          (dir / "page.md").string() + " --name tiny");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto slurp = [](const fs::path& p) {
     std::ifstream in(p);

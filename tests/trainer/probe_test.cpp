@@ -140,6 +140,21 @@ TEST(Probe, TemperatureRisesGeometricallyFromOneToTheFinalOne) {
     EXPECT_NEAR(mask_temperature(e + 1, 90, 200.0) / mask_temperature(e, 90, 200.0), ratio, 1e-12);
 }
 
+// Student-t intervals (quantiles from tables: t(0.975; 1) = 12.706, t(0.975; 4) = 2.776).
+TEST(Probe, IntervalsAreStudentT) {
+  const Interval two = mean_interval({0.0, 2.0}, 0.95);
+  EXPECT_EQ(two.n, 2);
+  EXPECT_DOUBLE_EQ(two.mean, 1.0);
+  EXPECT_NEAR(two.hi - two.mean, 12.706, 1e-3);  // standard error 1
+  const Interval five = mean_interval({1, 2, 3, 4, 5}, 0.95);
+  EXPECT_NEAR(five.hi - five.mean, 2.776 * std::sqrt(2.5 / 5), 1e-3);
+  EXPECT_NEAR(five.mean - five.lo, five.hi - five.mean, 1e-12);
+  const Interval one = mean_interval({0.3}, 0.95);
+  EXPECT_EQ(one.lo, 0.3);
+  EXPECT_EQ(one.hi, 0.3);
+  EXPECT_EQ(mean_interval({}, 0.95).n, 0);
+}
+
 TEST(Probe, HardMaskKeepsPositiveLogitsAndAblationTheRest) {
   const std::vector<torch::Tensor> logits = {torch::tensor({-0.1f, 0.0f, 1e-6f, 2.0f}),
                                              torch::Tensor()};
