@@ -97,14 +97,35 @@ Features HnetLinear::encode(const Inputs& x) {
   return f;
 }
 
+Layer HnetLinear::first_layer(const Fast& fast) const {
+  const torch::Tensor z = embedding(fast).select(1, 0);  // [T, M]
+  const torch::Tensor zs = z / std::sqrt(static_cast<double>(s_.in));
+  return {torch::matmul(zs, in_w_).view({z.size(0), s_.in, s_.hidden}), torch::matmul(z, in_b_)};
+}
+
 torch::Tensor HnetLinear::first(const Fast& fast, const Features& f) {
+  if (!f.h.defined()) {
+    const Layer l = first_layer(fast);
+    return per_task_linear(f.x, l.w, l.b);
+  }
+  // Sparse inputs: the input layer of every template is in f.h, the embedding mixes them.
   const torch::Tensor z = embedding(fast).select(1, 0);  // [T, M]
   const torch::Tensor zs = z / std::sqrt(static_cast<double>(s_.in));
   const torch::Tensor b = torch::matmul(z, in_b_);  // [T, H]
-  const int64_t t = z.size(0);
-  if (f.h.defined())
-    return task_bmm(zs.unsqueeze(1), f.h).view({t, f.x.rows, s_.hidden}) + b.unsqueeze(1);
-  return per_task_linear(f.x, torch::matmul(zs, in_w_).view({t, s_.in, s_.hidden}), b);
+  return task_bmm(zs.unsqueeze(1), f.h).view({z.size(0), f.x.rows, s_.hidden}) + b.unsqueeze(1);
+}
+
+std::vector<Layer> HnetLinear::network(const Fast& fast) {
+  std::vector<Layer> out{first_layer(fast)};
+  for (Layer& l : layers(fast)) out.push_back(std::move(l));
+  return out;
+}
+
+std::vector<std::string> HnetLinear::bank_parameters() const {
+  // The templates of weights and of biases alike: the generator is the linear map
+  // embedding -> (weights, biases), and these are its matrices.
+  if (s_.num_hidden > 1) return {"in_w", "in_b", "hid_w", "hid_b", "out_w", "out_b"};
+  return {"in_w", "in_b", "out_w", "out_b"};
 }
 
 std::vector<Layer> HnetLinear::layers(const Fast& fast) {
@@ -162,13 +183,36 @@ torch::Tensor HnetMlp::generate(int part, const torch::Tensor& rows) {
 
 Features HnetMlp::encode(const Inputs& x) { return {per_task_layout(x), {}}; }
 
-torch::Tensor HnetMlp::first(const Fast& fast, const Features& f) {
+Layer HnetMlp::first_layer(const Fast& fast) {
   const torch::Tensor z = embedding(fast).select(1, 0);
   const int64_t t = z.size(0), h = s_.hidden;
   const torch::Tensor g = generate(0, z);
-  const torch::Tensor w =
-      g.slice(1, 0, s_.in * h).view({t, s_.in, h}) / std::sqrt(static_cast<double>(s_.in));
-  return per_task_linear(f.x, w, g.slice(1, s_.in * h));
+  return {g.slice(1, 0, s_.in * h).view({t, s_.in, h}) / std::sqrt(static_cast<double>(s_.in)),
+          g.slice(1, s_.in * h)};
+}
+
+torch::Tensor HnetMlp::first(const Fast& fast, const Features& f) {
+  const Layer l = first_layer(fast);
+  return per_task_linear(f.x, l.w, l.b);
+}
+
+std::vector<Layer> HnetMlp::network(const Fast& fast) {
+  std::vector<Layer> out{first_layer(fast)};
+  for (Layer& l : layers(fast)) out.push_back(std::move(l));
+  return out;
+}
+
+std::vector<std::string> HnetMlp::bank_parameters() const {
+  // The generator's weight matrices (its linear layers and heads); its biases and LayerNorm
+  // gains stay, as biases do when masking any network.
+  std::vector<std::string> names;
+  for (const auto& p : named_parameters()) {
+    const std::string& key = p.key();
+    const bool head = key.size() > 5 && key.compare(key.size() - 5, 5, "_head") == 0;
+    const bool linear = p.value().dim() == 2 && key.find("_body.") != std::string::npos;
+    if (head || linear) names.push_back(key);
+  }
+  return names;
 }
 
 std::vector<Layer> HnetMlp::layers(const Fast& fast) {

@@ -47,8 +47,11 @@ class HnetLinear : public HnetBase {
   Features encode(const Inputs& x) override;
   torch::Tensor first(const Fast& fast, const Features& f) override;
   std::vector<Layer> layers(const Fast& fast) override;
+  std::vector<Layer> network(const Fast& fast) override;
+  std::vector<std::string> bank_parameters() const override;
 
  private:
+  Layer first_layer(const Fast& fast) const;
   torch::Tensor in_w_, in_b_, hid_w_, hid_b_, out_w_, out_b_;  // [M, chunk]
 };
 
@@ -59,8 +62,11 @@ class HnetMlp : public HnetBase {
   Features encode(const Inputs& x) override;
   torch::Tensor first(const Fast& fast, const Features& f) override;
   std::vector<Layer> layers(const Fast& fast) override;
+  std::vector<Layer> network(const Fast& fast) override;
+  std::vector<std::string> bank_parameters() const override;
 
  private:
+  Layer first_layer(const Fast& fast);
   torch::Tensor generate(int part, const torch::Tensor& rows);  // [K, M] -> [K, chunk]
   std::vector<torch::nn::Sequential> bodies_;
   std::vector<torch::Tensor> heads_;  // [hidden, chunk]

@@ -65,6 +65,18 @@ std::vector<Layer> Mlp::layers(const Fast& fast) {
   return out;
 }
 
+std::vector<Layer> Mlp::network(const Fast& fast) {
+  std::vector<Layer> out;
+  if (all_per_task()) {
+    for (size_t i = 0; i < fast.size(); i += 2) out.push_back({fast[i], fast[i + 1]});
+    return out;
+  }
+  for (size_t i = 0; i + 1 < w_.size(); ++i)
+    out.push_back({w_[i].unsqueeze(0), b_[i].unsqueeze(0)});
+  out.push_back({fast[0], fast[1]});
+  return out;
+}
+
 Fast Mlp::fast_from_latent(const torch::Tensor& latent) {
   Fast fast = init_fast(latent.size(0));
   fast[1] = fast[1] + torch::matmul(latent, latent_w_);

@@ -24,6 +24,7 @@ class Mlp : public PolicyImpl {
   Features encode(const Inputs& x) override;
   torch::Tensor first(const Fast& fast, const Features& f) override;
   std::vector<Layer> layers(const Fast& fast) override;
+  std::vector<Layer> network(const Fast& fast) override;
   Fast fast_from_latent(const torch::Tensor& latent) override;
 
  private:

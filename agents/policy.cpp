@@ -6,6 +6,21 @@
 
 namespace hc::agents {
 
+torch::Tensor network_forward(const std::vector<Layer>& net, const Inputs& x) {
+  torch::Tensor z;
+  for (size_t i = 0; i < net.size(); ++i) {
+    const Layer& l = net[i];
+    const bool shared = l.w.size(0) == 1 && x.tasks != 1;
+    if (i == 0) {
+      z = shared ? shared_linear(x, l.w[0], l.b[0]) : per_task_linear(per_task_layout(x), l.w, l.b);
+    } else {
+      const torch::Tensor a = torch::relu(z);
+      z = shared ? torch::matmul(a, l.w[0]) + l.b[0] : task_baddbmm(l.b, a, l.w);
+    }
+  }
+  return z;
+}
+
 torch::Tensor PolicyImpl::forward(const Fast& fast, const Features& f) {
   torch::Tensor z = first(fast, f);
   for (const Layer& l : layers(fast)) z = task_baddbmm(l.b, torch::relu(z), l.w);

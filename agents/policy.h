@@ -47,6 +47,13 @@ class PolicyImpl : public torch::nn::Module {
   // (ReLU before each of them, nothing after the last).
   virtual torch::Tensor first(const Fast& fast, const Features& f) = 0;
   virtual std::vector<Layer> layers(const Fast& fast) = 0;
+  // The whole per-task network as dense layers, the first one included, with every weight
+  // materialised (first() may avoid that): what forward() computes, in a form whose weights
+  // can be inspected and masked. Layers shared by all tasks have a leading dimension of 1.
+  virtual std::vector<Layer> network(const Fast& fast) = 0;
+  // The parameters that make the per-task weights from the fast parameters -- a hypernetwork's
+  // module bank (templates, or the generator's weight matrices) -- by name; none for MLPs.
+  virtual std::vector<std::string> bank_parameters() const { return {}; }
   // Task-conditioned policies (imitation): fast parameters given ground-truth latents [T, L].
   virtual Fast fast_from_latent(const torch::Tensor& latent) = 0;
 
@@ -61,5 +68,9 @@ class PolicyImpl : public torch::nn::Module {
 };
 
 using Policy = std::shared_ptr<PolicyImpl>;
+
+// Outputs [T, N, C] of dense layers as PolicyImpl::network() gives them: ReLU before every
+// layer but the first, nothing after the last.
+torch::Tensor network_forward(const std::vector<Layer>& net, const Inputs& x);
 
 }  // namespace hc::agents

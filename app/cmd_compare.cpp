@@ -25,7 +25,6 @@
 
 namespace hc::app {
 namespace fs = std::filesystem;
-namespace {
 
 std::string machine_line() {
   std::string cpu = "unknown CPU";
@@ -47,6 +46,8 @@ std::string machine_line() {
                      std::thread::hardware_concurrency(), os, u.release, __VERSION__,
                      TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH, blas);
 }
+
+namespace {
 
 std::string fmt_value(double v, int digits = 3) {
   return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "–";

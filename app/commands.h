@@ -40,6 +40,9 @@ inline CLI::Validator seed_check() {
       "SEED");
 }
 
+Command add_probe(CLI::App& app);
 
+// CPU, cores, OS, compiler, LibTorch and BLAS of this machine, for generated reports.
+std::string machine_line();
 
 }  // namespace hc::app

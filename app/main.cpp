@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(hc::app::add_watch);
   add(hc::app::add_record);
 #endif
+  add(hc::app::add_probe);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -111,4 +111,84 @@ void save_plot(const Plot& plot, const std::string& path) {
   c.save_png(path);
 }
 
+void save_interval_plot(const IntervalPlot& plot, const std::string& path) {
+  const size_t nc = plot.categories.size(), ns = plot.series.size();
+  const int width = plot.width > 0 ? plot.width : std::max(720, 140 + 150 * static_cast<int>(nc));
+  Canvas c(width, plot.height);
+  double y0 = INFINITY, y1 = -INFINITY;
+  for (const IntervalSeries& s : plot.series)
+    for (const auto* v : {&s.y, &s.lo, &s.hi})
+      for (double x : *v)
+        if (std::isfinite(x)) y0 = std::min(y0, x), y1 = std::max(y1, x);
+  if (plot.zero_line) y0 = std::min(y0, 0.0), y1 = std::max(y1, 0.0);
+  if (!std::isfinite(y0)) y0 = 0, y1 = 1;
+  if (std::isfinite(plot.y_min)) y0 = plot.y_min;
+  if (std::isfinite(plot.y_max)) y1 = plot.y_max;
+  if (y1 <= y0) y1 = y0 + 1;
+  const double pad = 0.05 * (y1 - y0);
+  y0 -= pad, y1 += pad;
+
+  size_t lines = 1;
+  for (const auto& cat : plot.categories)
+    lines = std::max<size_t>(lines, std::count(cat.begin(), cat.end(), '\n') + 1);
+  const float left = 78, right = 24, top = 44;
+  const float legend_rows = static_cast<float>((ns + 2) / 3);
+  const float bottom = 30 + 16 * static_cast<float>(lines) + 20 * legend_rows;
+  const float w = width - left - right, h = plot.height - top - bottom;
+  const float slot = w / static_cast<float>(std::max<size_t>(nc, 1));
+  // Intervals reaching past a fixed range are drawn to its edge.
+  const auto Y = [&](double y) {
+    return static_cast<float>(top + (y1 - std::clamp(y, y0, y1)) / (y1 - y0) * h);
+  };
+  const auto X = [&](size_t cat, size_t series) {
+    const float inner = slot * 0.7f;
+    const float step = ns > 1 ? inner / static_cast<float>(ns - 1) : 0.0f;
+    return left + slot * (static_cast<float>(cat) + 0.5f) - (ns > 1 ? inner / 2 : 0.0f) +
+           step * static_cast<float>(series);
+  };
+  const Color ink{40, 40, 40}, grid{225, 225, 225};
+
+  for (double t : ticks(y0, y1, 6)) {
+    c.line(left, Y(t), left + w, Y(t), grid);
+    c.text(tick_label(t), left - 8, Y(t) + 4, 12, ink, 1.0f);
+  }
+  for (size_t i = 1; i < nc; ++i) c.line(left + slot * i, top, left + slot * i, top + h, grid);
+  if (plot.zero_line && y0 < 0 && y1 > 0) c.line(left, Y(0), left + w, Y(0), ink, 1.0f, 5.0f);
+  c.line(left, top + h, left + w, top + h, ink);
+  c.line(left, top, left, top + h, ink);
+  c.text(plot.title, left + w / 2, 26, 16, ink, 0.5f);
+  c.text(plot.y_label, 22, top + h / 2, 13, ink, 0.5f, /*vertical=*/true);
+  for (size_t i = 0; i < nc; ++i) {
+    const std::string& cat = plot.categories[i];
+    size_t start = 0;
+    for (int line = 0; start <= cat.size(); ++line) {
+      const size_t end = std::min(cat.find('\n', start), cat.size());
+      c.text(cat.substr(start, end - start), left + slot * (i + 0.5f), top + h + 18 + 16 * line, 12,
+             ink, 0.5f);
+      start = end + 1;
+    }
+  }
+  for (size_t s = 0; s < ns; ++s) {
+    const IntervalSeries& se = plot.series[s];
+    for (size_t i = 0; i < nc && i < se.y.size(); ++i) {
+      const float x = X(i, s);
+      if (i < se.lo.size() && i < se.hi.size() && std::isfinite(se.lo[i]) &&
+          std::isfinite(se.hi[i])) {
+        c.line(x, Y(se.lo[i]), x, Y(se.hi[i]), se.color, 2.0f);
+        c.line(x - 5, Y(se.lo[i]), x + 5, Y(se.lo[i]), se.color, 2.0f);
+        c.line(x - 5, Y(se.hi[i]), x + 5, Y(se.hi[i]), se.color, 2.0f);
+      }
+      if (std::isfinite(se.y[i])) c.fill_circle(x, Y(se.y[i]), 4.5f, se.color);
+    }
+  }
+  // The legend under the axis, three entries a row.
+  const float ly0 = top + h + 30 + 16 * static_cast<float>(lines);
+  for (size_t s = 0; s < ns; ++s) {
+    const float lx = left + (w / 3) * static_cast<float>(s % 3), ly = ly0 + 20 * (s / 3);
+    c.fill_circle(lx + 8, ly - 4, 4.5f, plot.series[s].color);
+    c.text(plot.series[s].label, lx + 20, ly, 12, ink);
+  }
+  c.save_png(path);
+}
+
 }  // namespace hc::render

@@ -1,4 +1,5 @@
-// Line plots written as PNG (learning curves of `hypercomp compare`).
+// Plots written as PNG: line plots (learning curves of `hypercomp compare`) and point estimates
+// with intervals by category (the scores of `hypercomp probe` beside their controls).
 #pragma once
 
 #include <cmath>
@@ -25,6 +26,24 @@ struct Plot {
 };
 
 void save_plot(const Plot& plot, const std::string& path);
+
+// One value per category with its interval [lo, hi] (NaN: nothing drawn).
+struct IntervalSeries {
+  std::string label;
+  std::vector<double> y, lo, hi;
+  Color color;
+};
+
+struct IntervalPlot {
+  std::string title, y_label;
+  std::vector<std::string> categories;  // x axis; '\n' breaks a label into lines
+  std::vector<IntervalSeries> series;   // drawn side by side within each category
+  int width = 0, height = 560;          // width 0: from the number of categories
+  double y_min = NAN, y_max = NAN;      // NaN: from the data
+  bool zero_line = true;                // a dashed line at y = 0
+};
+
+void save_interval_plot(const IntervalPlot& plot, const std::string& path);
 
 // A distinct colour per index (qualitative palette).
 Color palette(int i);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tasks/dataset.h"
+#include "tasks/subroutine.h"
 #include "tasks/task_space.h"
 
 namespace hc::tasks {
@@ -44,6 +45,10 @@ class TaskFamily {
 
   // Support and query data of `task`; deterministic in (task, seed). Thread-safe.
   virtual TaskData make_task_data(const Task& task, uint64_t seed) const = 0;
+
+  // The parts of the composite behaviour that the structural compositionality probe can
+  // isolate (tasks/subroutine.h); none by default. Names are unique.
+  virtual std::vector<Subroutine> subroutines() const { return {}; }
 
   // The resolved configuration, as it would be written in a config file's `family` section
   // (`name` first, then config_fields()).

@@ -169,4 +169,17 @@ tasks::TaskData HyperteacherFamily::make_task_data(const tasks::Task& task, uint
   return data;
 }
 
+std::vector<tasks::Subroutine> HyperteacherFamily::subroutines() const {
+  std::vector<tasks::Subroutine> out;
+  for (int m = 0; m < config_.num_modules; ++m) {
+    tasks::Subroutine s{fmt::format("module_{}", m),
+                        fmt::format("the tasks whose every generated layer is module {} alone", m)};
+    s.uses_task = [bit = 1 << m](const tasks::Task& t) {
+      return std::all_of(t.values.begin(), t.values.end(), [bit](int v) { return v == bit; });
+    };
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace hc::teacher

@@ -18,6 +18,8 @@
 // Splits        random, connected, disconnected, non_compositional, k_hot; OOD by hotness: sets
 //               in which every layer is exactly h-hot, h in ood_hotness (default 1, 2, 4, 8),
 //               from the held-out split for h <= num_hot.
+// Subroutines   module_<m>: the task that uses module m alone in every generated layer, for the
+//               structural compositionality probe.
 #pragma once
 
 #include <vector>
@@ -84,6 +86,8 @@ class HyperteacherFamily : public tasks::TaskFamily {
   int output_dim() const override { return config_.output_dim; }
   tasks::TargetKind target_kind() const override { return tasks::TargetKind::kSoft; }
   tasks::TaskData make_task_data(const tasks::Task& task, uint64_t seed) const override;
+  // module_<m> for every module m: the tasks that are 1-hot in m in every generated layer.
+  std::vector<tasks::Subroutine> subroutines() const override;
 
   // The weights (hidden x hidden) of generated layer `layer` for a task's combination weights.
   void generated_layer(const tasks::Task& task, int layer, std::vector<float>& w) const;

@@ -127,14 +127,19 @@ Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> dat
 
 std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards) {
-  const std::vector<tasks::TaskData> data = generate(family, ids, seeds);
+  return pack_batches(family, generate(family, ids, seeds), ids, seeds, shards);
+}
+
+std::vector<Batch> pack_batches(const tasks::TaskFamily& family,
+                                std::span<const tasks::TaskData> data, std::span<const int64_t> ids,
+                                std::span<const uint64_t> seeds, int shards) {
   const bool sparse = family.binary_inputs();
   const auto n = static_cast<int64_t>(ids.size());
   shards = static_cast<int>(std::clamp<int64_t>(shards, 1, n));
   std::vector<Batch> out;
   for (int s = 0; s < shards; ++s) {
     const int64_t lo = n * s / shards, hi = n * (s + 1) / shards;
-    out.push_back(pack(family, std::span(data).subspan(lo, hi - lo), ids.subspan(lo, hi - lo),
+    out.push_back(pack(family, data.subspan(lo, hi - lo), ids.subspan(lo, hi - lo),
                        seeds.subspan(lo, hi - lo), sparse));
   }
   return out;

@@ -40,7 +40,12 @@ std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span
 Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> data,
            std::span<const int64_t> ids, std::span<const uint64_t> seeds, bool sparse);
 
-// generate + pack, split into `shards` consecutive, near-equal groups of tasks.
+// pack, split into `shards` consecutive, near-equal groups of tasks.
+std::vector<Batch> pack_batches(const tasks::TaskFamily& family,
+                                std::span<const tasks::TaskData> data, std::span<const int64_t> ids,
+                                std::span<const uint64_t> seeds, int shards);
+
+// generate + pack_batches.
 std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards);
 

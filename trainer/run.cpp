@@ -285,17 +285,17 @@ RunResult train(const TrainOptions& o) {
 
 LoadedRun load_run(const std::string& dir, bool best) {
   const std::string cfg = (fs::path(dir) / kConfig).string();
-  if (!fs::is_directory(dir))
-    throw Error(fmt::format("'{}' is neither a registered family nor a run directory", dir));
+  if (!fs::is_directory(dir)) throw Error(fmt::format("run directory '{}' does not exist", dir));
   if (!fs::exists(cfg))
     throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
   Session s(load_run_config(cfg), dir);
   LoadedRun r;
   r.checkpoint = s.path(best ? kBest : kCheckpoint);
   if (!fs::exists(r.checkpoint))
-    throw Error(fmt::format("run directory '{}' has no {} yet (the run has not reached {})", dir,
+    throw Error(fmt::format("run directory '{}' is incomplete: no {} yet ({})", dir,
                             best ? kBest : kCheckpoint,
-                            best ? "its first evaluation" : "its first checkpoint"));
+                            best ? "written at the first evaluation"
+                                 : "written at the first checkpoint; train or resume the run"));
   const CheckpointState state =
       load_checkpoint(r.checkpoint, *s.policy, nullptr, cfg, to_yaml(s.config.to_yaml()));
   r.step = state.step;

@@ -9,10 +9,9 @@
 //   summary.json   written when the run ends: final and best metrics, wall time, peak memory
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
-
-#include <memory>
 
 #include "trainer/evaluate.h"
 
@@ -50,7 +49,7 @@ LoadedRun load_run(const std::string& dir, bool best = false);
 
 struct EvalOptions {
   std::string run_dir;
-  bool best = false;   // evaluate best.pt instead of checkpoint.pt
+  bool best = false;  // evaluate best.pt instead of checkpoint.pt
   bool quiet = false;
 };
 Metrics evaluate_run(const EvalOptions& options);

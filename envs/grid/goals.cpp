@@ -115,6 +115,19 @@ std::unique_ptr<Expert> GoalsFamily::make_expert() const {
   return std::make_unique<GoalsExpert>(config_.discount);
 }
 
+std::vector<tasks::Subroutine> GoalsFamily::subroutines() const {
+  // The expert only interacts once it stands on the goal, so the label tells the two phases
+  // apart exactly: moves before the goal is reached, one interaction after.
+  const auto moves = static_cast<int32_t>(kMoves.size());
+  tasks::Subroutine navigation{
+      "navigation", "the moves of the shortest path to the goal object (every row but the last)"};
+  navigation.counts_row = [moves](const Dataset& d, int64_t r) { return d.labels[r] < moves; };
+  tasks::Subroutine interaction{
+      "interaction", "the goal interaction, performed on the goal object's cell (the last row)"};
+  interaction.counts_row = [moves](const Dataset& d, int64_t r) { return d.labels[r] >= moves; };
+  return {navigation, interaction};
+}
+
 GoalsEnv::GoalsEnv(const EnvFamily& family, std::shared_ptr<const GoalsWorld> world)
     : Env(family, world->config.max_steps),
       world_(std::move(world)) {}

@@ -14,6 +14,8 @@
 //               (up, right, down, left), then the goal interaction.
 // Splits        random (frac_ood 0.25, every factor value still trained) or
 //               non_compositional (the bottom-right quadrant is never trained).
+// Subroutines   navigation (the move rows of every demonstration) and interaction (its last
+//               row), for the structural compositionality probe.
 #pragma once
 
 #include <memory>
@@ -114,6 +116,8 @@ class GoalsFamily : public EnvFamily {
   std::unique_ptr<Env> make_env() const override;
   std::unique_ptr<Expert> make_expert() const override;
   double discount() const override { return config_.discount; }
+  // navigation (the move rows) and interaction (the final interaction row).
+  std::vector<tasks::Subroutine> subroutines() const override;
   const GoalsWorld& world() const { return *world_; }
 
  protected:

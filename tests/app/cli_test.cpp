@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -208,6 +209,95 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   // A group's own seeds replace the plan's.
   EXPECT_TRUE(fs::exists(dir / "out2" / "runs" / "own" / "hnet_linear" / "seed7" / "summary.json"));
   EXPECT_FALSE(fs::exists(dir / "out2" / "runs" / "own" / "hnet_linear" / "seed5"));
+  fs::remove_all(dir);
+}
+
+// The probe end to end on a tiny run: clear errors first, then the report (written into its
+// region of an existing file), the tables and the plot.
+TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("hypercomp_cli_probe_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string common =
+      "train: {steps: 4, seed: 5, eval_every: 4, checkpoint_every: 4, threads: 2}\n"
+      "eval: {tasks: 4, identification_tasks: 4, closed_loop_tasks: 2}\n"
+      "learner: {meta_batch: 4, inner_steps: 2, inner_optimizer: sgd, inner_lr: 0.3}\n";
+  std::ofstream(dir / "goals.yaml")
+      << "family: {name: compositional_goals, grid_size: 5, num_mazes: 2, max_steps: 24}\n"
+      << "policy: {name: hnet_linear, hidden: 8, templates: 4}\n"
+      << common;
+  std::ofstream(dir / "point.yaml") << "family: {name: point_reach}\n"
+                                    << "policy: {name: anil, hidden: 8}\n"
+                                    << common;
+  const std::string run_dir = (dir / "run").string();
+  ASSERT_EQ(run("train " + (dir / "goals.yaml").string() + " -q --run-dir " + run_dir).status, 0);
+  ASSERT_EQ(
+      run("train " + (dir / "point.yaml").string() + " -q --run-dir " + (dir / "point").string())
+          .status,
+      0);
+
+  auto r = run("probe " + (dir / "nothing").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("run directory '" + (dir / "nothing").string() + "' does not exist"),
+            std::string::npos)
+      << r.out;
+  fs::create_directories(dir / "unfinished");
+  fs::copy_file(dir / "run" / "config.yaml", dir / "unfinished" / "config.yaml");
+  r = run("probe " + (dir / "unfinished").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("is incomplete: no checkpoint.pt"), std::string::npos) << r.out;
+  // Given before the run directory, --subroutine takes one name and leaves the directory alone.
+  r = run("probe --subroutine jump " + run_dir);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown subroutine 'jump' of compositional_goals (known: navigation, "
+                       "interaction)"),
+            std::string::npos)
+      << r.out;
+  r = run("probe " + (dir / "point").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("family 'point_reach' declares no subroutines"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;  // one line, no trace
+
+  const std::string tiny =
+      " probe.epochs=3 probe.train_tasks=4 probe.batch=4 probe.select_tasks=4 "
+      "probe.test_tasks=4 probe.search.lr=[0.01] probe.search.init=[0.0,-0.05] "
+      "probe.random_ablations=2 --seeds 2 -q --out " +
+      (dir / "out").string();
+  // A hand-written page keeps everything outside its region; one without a region is refused.
+  std::ofstream(dir / "page.md") << "intro\n<!-- probe:begin tiny -->\nold\n"
+                                 << "<!-- probe:end tiny -->\noutro\n";
+  std::ofstream(dir / "plain.md") << "hand-written\n";
+  r = run("probe " + run_dir + tiny + " --report " + (dir / "plain.md").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("has no region '<!-- probe:begin results -->'"), std::string::npos) << r.out;
+  r = run("probe --subroutine navigation,interaction " + run_dir + tiny + " --report " +
+          (dir / "page.md").string() + " --name tiny");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(slurp(dir / "plain.md"), "hand-written\n");
+  const std::string md = slurp(dir / "page.md");
+  EXPECT_EQ(md.rfind("intro\n<!-- probe:begin tiny -->\n", 0), 0u) << md;
+  EXPECT_NE(md.find("<!-- probe:end tiny -->\noutro\n"), std::string::npos) << md;
+  EXPECT_EQ(md.find("\nold\n"), std::string::npos) << md;
+  for (const char* s :
+       {"## compositional_goals", "### Verdicts", "### Headline", "| navigation |",
+        "| interaction |", "| hnet_linear | network | navigation |",
+        "| hnet_linear | bank | interaction |", "### Time", "- command: `hypercomp probe"})
+    EXPECT_NE(md.find(s), std::string::npos) << "the report lacks '" << s << "'\n" << md;
+  // One row per mask: 2 targets x 2 subroutines x 2 seeds, and the search's 2 configurations.
+  const std::string csv = slurp(dir / "out" / "compositional_goals.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 2 * 2) << csv;
+  const std::string search = slurp(dir / "out" / "compositional_goals_search.csv");
+  EXPECT_EQ(std::count(search.begin(), search.end(), '\n'), 1 + 2 * 2 * 2) << search;
+  EXPECT_TRUE(fs::exists(dir / "out" / "probe.yaml"));
+#ifdef HC_TEST_RENDER
+  EXPECT_TRUE(fs::exists(dir / "out" / "compositional_goals_scores.png"));
+#endif
   fs::remove_all(dir);
 }
 

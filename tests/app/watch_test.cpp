@@ -139,7 +139,7 @@ TEST_F(Viewer, ErrorsSayWhatIsWrong) {
   fs::copy(run, path("started"), fs::copy_options::recursive);
   fs::remove(path("started/checkpoint.pt"));
   r = sh("hypercomp record " + path("started") + " --out " + path("x.gif"));
-  EXPECT_NE(r.out.find("has no checkpoint.pt yet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("is incomplete: no checkpoint.pt"), std::string::npos) << r.out;
 
   // A checkpoint of another configuration.
   const std::string other = train("other", "anil");

@@ -155,5 +155,35 @@ TEST_F(Goals, NonCompositionalSupportNeverTrainsTheLastQuadrant) {
   EXPECT_EQ(f.splits().ood.size(), 50u);
 }
 
+// Every demonstration ends with the goal interaction and moves before it; the subroutines split
+// exactly there, on support and query sets alike, for every task.
+TEST_F(Goals, SubroutinesSplitEachDemonstrationIntoMovesAndTheFinalInteraction) {
+  const std::vector<tasks::Subroutine> subs = family_.subroutines();
+  ASSERT_EQ(subs.size(), 2u);
+  EXPECT_EQ(subs[0].name, "navigation");
+  EXPECT_EQ(subs[1].name, "interaction");
+  const auto& space = family_.task_space();
+  for (int64_t id = 0; id < space.size(); id += 7) {
+    const Task& task = space.task(id);
+    EXPECT_TRUE(subs[0].uses_task(task));
+    EXPECT_TRUE(subs[1].uses_task(task));
+    const tasks::TaskData data = family_.make_task_data(task, 100 + id);
+    for (const tasks::Dataset* d : {&data.support, &data.query}) {
+      for (int64_t r = 0; r < d->rows; ++r) {
+        const bool last = r + 1 == d->rows || d->episode[r + 1] != d->episode[r];
+        EXPECT_EQ(subs[1].counts_row(*d, r), last) << "task " << id << " row " << r;
+        EXPECT_EQ(subs[0].counts_row(*d, r), !last) << "task " << id << " row " << r;
+        if (last) {
+          EXPECT_EQ(d->labels[r], 4 + task.values[1]);
+        }
+      }
+      tasks::Dataset nav = *d, act = *d;
+      EXPECT_EQ(subs[0].select_rows(nav), d->rows - d->episodes);
+      EXPECT_EQ(subs[1].select_rows(act), d->episodes);
+      for (int64_t r = 0; r < d->rows; ++r) EXPECT_EQ(nav.mask[r] + act.mask[r], 1.0f);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hc::envs::grid

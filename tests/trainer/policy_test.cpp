@@ -117,5 +117,31 @@ TEST(SparseInputs, MatchDenseInputs) {
   EXPECT_TRUE(agents::per_task_layout(agents::Inputs::from_dense_binary(rare)).sparse());
 }
 
+// The explicit dense network (what the probe masks) computes exactly what forward() computes,
+// for every policy and both input layouts; the bank of a hypernetwork names real parameters.
+TEST(PolicyNetwork, ReproducesForward) {
+  for (const std::string& name : testing::policy_names())
+    for (bool binary : {false, true}) {
+      const Batch b = synthetic_batch(3, 7, 4, TargetKind::kLabels, binary, torch::kFloat64, 12);
+      agents::Policy p = agents::make_policy(tiny_policy(name), {7, 4, 0}, 6);
+      p->to(torch::kFloat64);
+      agents::Fast fast = p->init_fast(3);
+      for (auto& t : fast) t = t + 0.1 * torch::randn_like(t);
+      const std::vector<agents::Layer> net = p->network(fast);
+      ASSERT_EQ(net.size(), 3u) << name;  // input, hidden, output layer of num_hidden = 2
+      EXPECT_EQ(net[0].w.size(1), 7) << name;
+      EXPECT_EQ(net.back().w.size(2), 4) << name;
+      const torch::Tensor expected = p->forward(fast, p->encode(b.query.x));
+      const torch::Tensor got = agents::network_forward(net, b.query.x);
+      EXPECT_TRUE(torch::allclose(got, expected, 1e-10, 1e-12))
+          << name << (binary ? " sparse" : " dense") << ": max difference "
+          << (got - expected).abs().max().item<double>();
+      const auto bank = p->bank_parameters();
+      EXPECT_EQ(bank.empty(), name == "anil" || name == "learned_init") << name;
+      const auto named = p->named_parameters();
+      for (const auto& key : bank) EXPECT_NE(named.find(key), nullptr) << name << " " << key;
+    }
+}
+
 }  // namespace
 }  // namespace hc::trainer
