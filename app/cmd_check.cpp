@@ -8,9 +8,10 @@
 namespace hc::app {
 
 Command add_check(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "check", "Run the conformance checks (determinism, specs, invalid input, expert "
-               "optimality, splits, datasets) on a family");
+  auto* cmd =
+      app.add_subcommand("check",
+                         "Run the conformance checks (determinism, specs, invalid input, expert "
+                         "optimality, splits, datasets) on a family");
   struct Options {
     std::string family, config;
     tasks::CheckOptions check;

@@ -15,7 +15,8 @@ namespace {
 // Characters of an ASCII picture: one per cell of a small grid world, else a fixed width.
 std::pair<int, int> ascii_size(const envs::Scene& scene) {
   const float w = scene.width(), h = scene.height();
-  if (!scene.y_up && w == std::round(w) && h == std::round(h) && w >= 1 && h >= 1 && w <= 40 && h <= 40)
+  if (!scene.y_up && w == std::round(w) && h == std::round(h) && w >= 1 && h >= 1 && w <= 40 &&
+      h <= 40)
     return {static_cast<int>(w), static_cast<int>(h)};
   const int cols = 60;
   return {cols, std::max(4, static_cast<int>(std::lround(cols * h / w / 2)))};
@@ -66,7 +67,8 @@ Command add_demo(CLI::App& app) {
     std::vector<float> q(values ? act.n : 0);
     const auto picture = [&, cols = cols, rows = rows] {
       const envs::Scene scene = env->scene();
-      return envs::to_ascii(scene, cols, rows) + (scene.caption.empty() ? "" : scene.caption + "\n");
+      return envs::to_ascii(scene, cols, rows) +
+             (scene.caption.empty() ? "" : scene.caption + "\n");
     };
 
     nlohmann::json steps = nlohmann::json::array();
@@ -112,23 +114,25 @@ Command add_demo(CLI::App& app) {
       }
     }
     if (o->json) {
-      nlohmann::json out = {
-          {"family", family->name()},
-          {"task", {{"id", id}, {"description", space.describe(task)}, {"values", task.values},
-                    {"weights", task.weights}}},
-          {"latent", space.latent(task)},
-          {"seed", o->seed},
-          {"observation_shape", env->observation_spec().shape},
-          {"observation_names", env->observation_spec().names},
-          {"action_kind", act.discrete ? "discrete" : "box"},
-          {"actions", act.names},
-          {"start", start},
-          {"steps", steps},
-          {"final_observation", obs},
-          {"return", ret},
-          {"success", env->success()},
-          {"end", envs::to_string(env->end_reason())},
-          {"discount", env_family.discount()}};
+      nlohmann::json out = {{"family", family->name()},
+                            {"task",
+                             {{"id", id},
+                              {"description", space.describe(task)},
+                              {"values", task.values},
+                              {"weights", task.weights}}},
+                            {"latent", space.latent(task)},
+                            {"seed", o->seed},
+                            {"observation_shape", env->observation_spec().shape},
+                            {"observation_names", env->observation_spec().names},
+                            {"action_kind", act.discrete ? "discrete" : "box"},
+                            {"actions", act.names},
+                            {"start", start},
+                            {"steps", steps},
+                            {"final_observation", obs},
+                            {"return", ret},
+                            {"success", env->success()},
+                            {"end", envs::to_string(env->end_reason())},
+                            {"discount", env_family.discount()}};
       fmt::print("{}\n", out.dump());
     } else {
       fmt::print("episode: {} steps, discounted return {:.4f}, {} ({})\n", env->elapsed(), ret,

@@ -12,12 +12,9 @@ namespace hc::families {
 
 const std::vector<FamilyInfo>& registry() {
   static const std::vector<FamilyInfo> families = {
-      family_entry<envs::grid::GoalsFamily>(),
-      family_entry<envs::grid::PreferenceFamily>(),
-      family_entry<envs::point::PointReachFamily>(),
-      family_entry<envs::physics::PushFamily>(),
-      family_entry<envs::physics::LanderFamily>(),
-      family_entry<teacher::HyperteacherFamily>(),
+      family_entry<envs::grid::GoalsFamily>(),       family_entry<envs::grid::PreferenceFamily>(),
+      family_entry<envs::point::PointReachFamily>(), family_entry<envs::physics::PushFamily>(),
+      family_entry<envs::physics::LanderFamily>(),   family_entry<teacher::HyperteacherFamily>(),
   };
   return families;
 }

@@ -11,7 +11,7 @@ namespace hc::trainer {
 using tasks::TargetKind;
 
 std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                     std::span<const uint64_t> seeds) {
+                                      std::span<const uint64_t> seeds) {
   std::vector<tasks::TaskData> out(ids.size());
   tbb::parallel_for(size_t{0}, ids.size(), [&](size_t i) {
     out[i] = family.make_task_data(family.task_space().task(ids[i]), seeds[i]);

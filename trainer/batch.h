@@ -27,14 +27,14 @@ struct Batch {
   int64_t tasks = 0;
   std::vector<int64_t> task_ids;
   std::vector<uint64_t> seeds;
-  torch::Tensor latents;              // [T, latent_dim]
+  torch::Tensor latents;               // [T, latent_dim]
   std::vector<tasks::Task> instances;  // tasks with their drawn weights
   SetTensors support, query;
 };
 
 // Generates the data of each (task, seed) in parallel. Deterministic whatever the thread count.
 std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                     std::span<const uint64_t> seeds);
+                                      std::span<const uint64_t> seeds);
 
 // Packs task data into tensors; `sparse` keeps one-hot inputs as active-feature lists.
 Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> data,

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "agents/factory.h"
-#include "trainer/inner.h"
 #include "base/config.h"
 #include "tasks/task_family.h"
+#include "trainer/inner.h"
 
 namespace hc::trainer {
 

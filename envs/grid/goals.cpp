@@ -75,8 +75,8 @@ GoalsFamily::GoalsFamily(const Config& c)
             "{}: no {}x{} maze with a start cell at distance >= {} from a goal in every quadrant "
             "(maze {})",
             kName, size, size, size, i));
-      Maze maze = Maze::random(
-          size, derive_seed(c.split.seed, {static_cast<uint64_t>(i), static_cast<uint64_t>(attempt)}));
+      Maze maze = Maze::random(size, derive_seed(c.split.seed, {static_cast<uint64_t>(i),
+                                                                static_cast<uint64_t>(attempt)}));
       std::array<std::vector<int>, 4> goals;
       std::vector<std::vector<int>> starts(maze.cells());
       for (int g : maze.free_cells()) {
@@ -129,8 +129,7 @@ std::vector<tasks::Subroutine> GoalsFamily::subroutines() const {
 }
 
 GoalsEnv::GoalsEnv(const EnvFamily& family, std::shared_ptr<const GoalsWorld> world)
-    : Env(family, world->config.max_steps),
-      world_(std::move(world)) {}
+    : Env(family, world->config.max_steps), world_(std::move(world)) {}
 
 void GoalsEnv::on_reset(Rng& rng, const Task& task) {
   const GoalsConfig& c = world_->config;
@@ -201,8 +200,7 @@ Scene GoalsEnv::scene() const {
     const float x = cell % n + 0.5f, y = cell / n + 0.5f;
     const char glyph = static_cast<char>((i == 0 ? 'A' : 'a') + object_types_[i]);
     if (i == 0) s.circle(x, y, 0.47f, {30, 30, 30});
-    s.marker(object_types_[i], x, y, i == 0 ? 0.38f : 0.3f, palette_color(object_types_[i]),
-             glyph);
+    s.marker(object_types_[i], x, y, i == 0 ? 0.38f : 0.3f, palette_color(object_types_[i]), glyph);
   }
   s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.22f, {250, 250, 250}, '@');
   s.circle(agent_ % n + 0.5f, agent_ / n + 0.5f, 0.12f, {20, 20, 20});

@@ -51,8 +51,10 @@ TEST_F(Goals, ResetFollowsThePlacementRules) {
             object_cells.insert(cell);
             EXPECT_FALSE(m.wall(cell));
             EXPECT_NE(cell, env().agent());
-            if (cell == env().goal_cell()) goal_type_at_goal += k == task.values[3];
-            else EXPECT_NE(k, task.values[3]) << "a distractor has the goal's type";
+            if (cell == env().goal_cell())
+              goal_type_at_goal += k == task.values[3];
+            else
+              EXPECT_NE(k, task.values[3]) << "a distractor has the goal's type";
           }
       }
       EXPECT_EQ(agents, 1);

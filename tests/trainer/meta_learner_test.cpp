@@ -143,7 +143,8 @@ TEST_P(InnerLoop, LowersTheSupportLoss) {
   agents::Policy p = agents::make_policy(pc, {family->input_dim(), family->output_dim(), 0}, 3);
   LearnerConfig lc;
   lc.inner_steps = 10;
-  const bool hypernetwork = pc.name == agents::PolicyKind::kHnetLinear || pc.name == agents::PolicyKind::kHnetMlp;
+  const bool hypernetwork =
+      pc.name == agents::PolicyKind::kHnetLinear || pc.name == agents::PolicyKind::kHnetMlp;
   // One step size for every family, so it must be stable on each: at 0.3 plain SGD overshoots
   // on push's 22 dense inputs (its support loss rises); from 0.03 to 0.1 every family adapts.
   lc.inner_lr = hypernetwork ? 0.1 : 0.03;
@@ -161,11 +162,12 @@ TEST_P(InnerLoop, LowersTheSupportLoss) {
       << after.mean().item<double>();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    FamiliesAndPolicies, InnerLoop,
-    ::testing::Combine(::testing::ValuesIn(families::family_names()),
-                       ::testing::ValuesIn(testing::policy_names())),
-    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+INSTANTIATE_TEST_SUITE_P(FamiliesAndPolicies, InnerLoop,
+                         ::testing::Combine(::testing::ValuesIn(families::family_names()),
+                                            ::testing::ValuesIn(testing::policy_names())),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
 
 // The meta-batch is cut into a fixed number of shards whatever the thread count, each shard is
 // computed by one thread with one torch thread, and shard gradients are summed in shard order.
