@@ -11,6 +11,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-openmp     # tensors and autograd, on an optimized BLAS
+  libgloo-dev                          # headers of the collectives c10d runs on (distributed)
   libtbb-dev libyaml-cpp-dev           # parallelism, configs
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev        # tests, benchmarks

@@ -24,7 +24,30 @@ Command add_train(CLI::App& app) {
   auto log_every = std::make_shared<std::string>();
   cmd->add_option("--log-every", *log_every,
                   "Train records every N steps (the same as train.log_every=N; stored in the run)");
+  auto* dist = cmd->add_option_group(
+      "distributed",
+      "A rank of a multi-process run (docs/distributed.md; `hypercomp launch` "
+      "starts the ranks of one machine)");
+  o->dist.world_size = 0;  // 0, -1: from WORLD_SIZE, RANK, LOCAL_WORLD_SIZE or 1, 0, 1
+  o->dist.rank = -1;
+  o->dist.local_ranks = 0;
+  dist->add_option("--world-size", o->dist.world_size, "Processes in the run (env WORLD_SIZE)")
+      ->check(CLI::Range(1, 4096));
+  dist->add_option("--rank", o->dist.rank, "This process's rank, 0 to N-1 (env RANK)")
+      ->check(CLI::Range(0, 4095));
+  dist->add_option("--master", o->dist.master,
+                   "HOST:PORT of rank 0's rendezvous store (env MASTER_ADDR, MASTER_PORT)");
+  dist->add_option("--rendezvous-file", o->dist.file,
+                   "Rendezvous through a file every rank can reach instead (env "
+                   "HYPERCOMP_RENDEZVOUS_FILE)");
+  dist->add_option("--bind", o->dist.bind,
+                   "Address this rank's transport listens on (default: loopback for a local "
+                   "run, the --master host on rank 0; required on other machines' ranks)");
+  dist->add_option("--dist-timeout", o->dist.timeout_s,
+                   "Seconds a rank waits for the others before stopping with an error")
+      ->capture_default_str();
   return [o, args, log_every]() {
+    o->dist.complete_from_environment();
     if (o->resume.empty()) {
       if (args->empty()) throw ConfigError("train: a config file is required (or --resume DIR)");
       o->config = args->front();

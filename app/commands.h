@@ -20,6 +20,7 @@ Command add_envs(CLI::App& app);
 Command add_demo(CLI::App& app);
 Command add_check(CLI::App& app);
 Command add_train(CLI::App& app);
+Command add_launch(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_compare(CLI::App& app);
 // Only with the renderer (HYPERCOMP_RENDER).

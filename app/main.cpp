@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
       "hypercomp: environments whose tasks combine hidden modules, and a meta-learning trainer "
       "for hypernetwork policies that recombine them."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "hypercomp 0.1.0");
+  app.set_version_flag("--version", "hypercomp " HYPERCOMP_VERSION);
   std::vector<std::pair<CLI::App*, hc::app::Command>> commands;
   const auto add = [&](hc::app::Command (*fn)(CLI::App&)) {
     const size_t before = app.get_subcommands({}).size();
@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add(hc::app::add_demo);
   add(hc::app::add_check);
   add(hc::app::add_train);
+  add(hc::app::add_launch);
   add(hc::app::add_eval);
   add(hc::app::add_compare);
 #ifdef HYPERCOMP_HAVE_RENDER

@@ -1,5 +1,7 @@
 #include "trainer/batch.h"
 
+#include "trainer/distributed.h"
+
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -125,9 +127,27 @@ Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> dat
   return b;
 }
 
+int effective_shards(int64_t n, int shards) {
+  return static_cast<int>(std::clamp<int64_t>(shards, 1, std::max<int64_t>(n, 1)));
+}
+
 std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                std::span<const uint64_t> seeds, int shards) {
-  return pack_batches(family, generate(family, ids, seeds), ids, seeds, shards);
+                                std::span<const uint64_t> seeds, int shards, int rank, int world) {
+  if (world <= 1) return pack_batches(family, generate(family, ids, seeds), ids, seeds, shards);
+  const bool sparse = family.binary_inputs();
+  const auto n = static_cast<int64_t>(ids.size());
+  shards = effective_shards(n, shards);
+  const auto [first, last] = rank_shards(shards, world, rank);
+  const int64_t lo = n * first / shards, hi = n * last / shards;
+  const std::vector<tasks::TaskData> data =
+      generate(family, ids.subspan(lo, hi - lo), seeds.subspan(lo, hi - lo));
+  std::vector<Batch> out;
+  for (int s = first; s < last; ++s) {
+    const int64_t a = n * s / shards, b = n * (s + 1) / shards;
+    out.push_back(pack(family, std::span(data).subspan(a - lo, b - a), ids.subspan(a, b - a),
+                       seeds.subspan(a, b - a), sparse));
+  }
+  return out;
 }
 
 std::vector<Batch> pack_batches(const tasks::TaskFamily& family,
@@ -135,7 +155,7 @@ std::vector<Batch> pack_batches(const tasks::TaskFamily& family,
                                 std::span<const uint64_t> seeds, int shards) {
   const bool sparse = family.binary_inputs();
   const auto n = static_cast<int64_t>(ids.size());
-  shards = static_cast<int>(std::clamp<int64_t>(shards, 1, n));
+  shards = effective_shards(n, shards);
   std::vector<Batch> out;
   for (int s = 0; s < shards; ++s) {
     const int64_t lo = n * s / shards, hi = n * (s + 1) / shards;
@@ -158,8 +178,13 @@ void training_tasks(const tasks::TaskFamily& family, uint64_t seed, int64_t step
 }
 
 TrainingData::TrainingData(const tasks::TaskFamily& family, uint64_t seed, int meta_batch,
-                           int shards)
-    : family_(family), seed_(seed), meta_batch_(meta_batch), shards_(shards) {}
+                           int shards, int rank, int world)
+    : family_(family),
+      seed_(seed),
+      meta_batch_(meta_batch),
+      shards_(shards),
+      rank_(rank),
+      world_(world) {}
 
 TrainingData::~TrainingData() {
   if (ahead_.valid()) ahead_.wait();
@@ -169,7 +194,7 @@ std::vector<Batch> TrainingData::make(int64_t step) const {
   std::vector<int64_t> ids;
   std::vector<uint64_t> seeds;
   training_tasks(family_, seed_, step, meta_batch_, ids, seeds);
-  return make_batches(family_, ids, seeds, shards_);
+  return make_batches(family_, ids, seeds, shards_, rank_, world_);
 }
 
 std::vector<Batch> TrainingData::take(int64_t step, int64_t end) {

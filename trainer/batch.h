@@ -45,9 +45,14 @@ std::vector<Batch> pack_batches(const tasks::TaskFamily& family,
                                 std::span<const tasks::TaskData> data, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards);
 
-// generate + pack_batches.
+// generate + pack_batches. With `world` > 1, only the shards of `rank` (distributed.h:
+// rank_shards of the shard count after clamping to the number of tasks), and only their data is
+// generated: each batch is exactly the one the whole split would hold at its index.
 std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                std::span<const uint64_t> seeds, int shards);
+                                std::span<const uint64_t> seeds, int shards, int rank = 0,
+                                int world = 1);
+// The shard count pack_batches uses for n tasks.
+int effective_shards(int64_t n, int shards);
 
 // The tasks and data seeds of training step `step`: meta_batch tasks drawn uniformly with
 // replacement from the training split, from a stream that depends only on (seed, step), so a
@@ -60,7 +65,9 @@ void training_tasks(const tasks::TaskFamily& family, uint64_t seed, int64_t step
 // the same as making it when it is needed; the learner just seldom waits for it.
 class TrainingData {
  public:
-  TrainingData(const tasks::TaskFamily& family, uint64_t seed, int meta_batch, int shards);
+  // With `world` > 1, only the shards of `rank` (make_batches).
+  TrainingData(const tasks::TaskFamily& family, uint64_t seed, int meta_batch, int shards,
+               int rank = 0, int world = 1);
   ~TrainingData();
   TrainingData(const TrainingData&) = delete;
   TrainingData& operator=(const TrainingData&) = delete;
@@ -76,7 +83,7 @@ class TrainingData {
 
   const tasks::TaskFamily& family_;
   uint64_t seed_;
-  int meta_batch_, shards_;
+  int meta_batch_, shards_, rank_, world_;
   std::future<std::vector<Batch>> ahead_;
   int64_t ahead_step_ = -1;
   double wait_ = 0;

@@ -18,8 +18,8 @@ constexpr int64_t kFormat = 2;
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
-                     torch::optim::Optimizer* optimizer, const CheckpointState& s) {
+std::string checkpoint_bytes(agents::PolicyImpl& policy, torch::optim::Optimizer* optimizer,
+                             const CheckpointState& s) {
   torch::serialize::OutputArchive ar;
   ar.write("format", c10::IValue(kFormat));
   ar.write("step", c10::IValue(s.step));
@@ -48,7 +48,12 @@ void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
   const uint64_t sum = checksum(data);
   data.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
   data.append(kMagic, sizeof(kMagic));
-  atomic_write(path, data);
+  return data;
+}
+
+void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
+                     torch::optim::Optimizer* optimizer, const CheckpointState& s) {
+  atomic_write(path, checkpoint_bytes(policy, optimizer, s));
 }
 
 namespace {
@@ -76,6 +81,14 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
   } catch (const Error&) {
     throw Error(fmt::format("checkpoint '{}' does not exist or cannot be read", path));
   }
+  return load_checkpoint_bytes(std::move(data), path, policy, optimizer, config_file, config_text);
+}
+
+CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
+                                      agents::PolicyImpl& policy,
+                                      torch::optim::Optimizer* optimizer,
+                                      const std::string& config_file,
+                                      const std::string& config_text) {
   if (data.size() < 16 || std::memcmp(data.data() + data.size() - 8, kMagic, 8) != 0)
     throw Error(fmt::format("checkpoint '{}' is truncated or not a hypercomp checkpoint", path));
   uint64_t stored;

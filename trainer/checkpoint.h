@@ -27,6 +27,9 @@ struct CheckpointState {
 
 void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
                      torch::optim::Optimizer* optimizer, const CheckpointState& state);
+// The bytes save_checkpoint writes (also how rank 0 hands its state to the other ranks).
+std::string checkpoint_bytes(agents::PolicyImpl& policy, torch::optim::Optimizer* optimizer,
+                             const CheckpointState& state);
 // Loads into `policy` (and `optimizer` unless null); throws hc::Error naming the file when it is
 // missing, truncated, corrupt, or does not fit the policy.
 // With `config_file` given, a checkpoint whose recorded configuration is not that file's text
@@ -35,5 +38,11 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
                                 torch::optim::Optimizer* optimizer,
                                 const std::string& config_file = "",
                                 const std::string& config_text = "");
+// The same from checkpoint bytes; `path` names them in errors.
+CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
+                                      agents::PolicyImpl& policy,
+                                      torch::optim::Optimizer* optimizer,
+                                      const std::string& config_file = "",
+                                      const std::string& config_text = "");
 
 }  // namespace hc::trainer

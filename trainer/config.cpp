@@ -72,9 +72,10 @@ YAML::Node RunConfig::to_yaml() const {
   return root;
 }
 
-int RunConfig::threads() const {
+int RunConfig::threads(int local_ranks) const {
   if (train.threads > 0) return train.threads;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1,
+                  static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, local_ranks));
 }
 
 }  // namespace hc::trainer

@@ -139,7 +139,9 @@ struct RunConfig {
 
   // The whole resolved configuration, as written to a run directory.
   YAML::Node to_yaml() const;
-  int threads() const;  // train.threads resolved
+  // train.threads resolved: 0 is one per core, shared by the `local_ranks` processes of a
+  // distributed run on this machine.
+  int threads(int local_ranks = 1) const;
 };
 
 // Reads a config file, applies overrides ("section.key=value") and validates everything.

@@ -4,6 +4,7 @@
 
 #include "envs/core/env_family.h"
 #include "trainer/closed_loop.h"
+#include "trainer/distributed.h"
 #include "trainer/identification.h"
 
 namespace hc::trainer {
@@ -36,16 +37,24 @@ std::vector<EvalSet> make_eval_sets(const tasks::TaskFamily& family, const EvalC
 }
 
 Evaluator::Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, uint64_t seed,
-                     int chunk, int shards)
-    : family_(family), config_(config), sets_(make_eval_sets(family, config, seed)) {
+                     int chunk, int shards, int rank, int world)
+    : family_(family),
+      config_(config),
+      sets_(make_eval_sets(family, config, seed)),
+      chunk_(chunk),
+      shards_(shards),
+      rank_(rank),
+      world_(world) {
   for (const EvalSet& set : sets_) {
     Prepared p;
     p.set = set;
     const auto n = static_cast<int64_t>(set.ids.size());
     for (int64_t lo = 0; lo < n; lo += chunk) {
       const int64_t hi = std::min(n, lo + chunk);
+      // Rank 0 aggregates every shard, so it holds them all.
       p.chunks.push_back(make_batches(family, std::span(set.ids).subspan(lo, hi - lo),
-                                      std::span(set.seeds).subspan(lo, hi - lo), shards));
+                                      std::span(set.seeds).subspan(lo, hi - lo), shards, rank_,
+                                      rank_ == 0 ? 1 : world_));
     }
     prepared_.push_back(std::move(p));
   }
@@ -69,18 +78,25 @@ Metrics Evaluator::run(Learner& learner) {
     const bool closed_set =
         env_family && config_.closed_loop && (p.set.name == "test" || p.set.name == "ood");
     int64_t seen = 0;
-    for (const std::vector<Batch>& shards : p.chunks) {
-      std::vector<Adapted> adapted(shards.size());
-      std::vector<torch::Tensor> outputs(shards.size());
-      learner.for_shards(shards.size(), [&](size_t i) {
-        adapted[i] = learner.adapt(shards[i]);
+    for (size_t c = 0; c < p.chunks.size(); ++c) {
+      const std::vector<Batch>& shards = p.chunks[c];
+      // This rank's shards of the chunk: all of them in one process.
+      const int total = chunk_shards(p, c);
+      const auto [first, last] = rank_shards(total, world_, rank_);
+      const size_t offset = rank_ == 0 ? first : 0;  // rank 0 holds every shard
+      std::vector<Adapted> adapted(total);
+      std::vector<torch::Tensor> outputs(total);
+      learner.for_shards(last - first, [&](size_t j) {
+        const size_t i = first + j;
+        const Batch& b = shards[i - first + offset];
+        adapted[i] = learner.adapt(b);
         torch::NoGradGuard no_grad;
-        outputs[i] = policy.forward(adapted[i].fast, policy.encode(shards[i].query.x));
+        outputs[i] = policy.forward(adapted[i].fast, policy.encode(b.query.x));
         // Support loss after adaptation (what the inner loop reached).
-        adapted[i].support_after =
-            agents::task_loss(policy.forward(adapted[i].fast, policy.encode(shards[i].support.x)),
-                              shards[i].support.y);
+        adapted[i].support_after = agents::task_loss(
+            policy.forward(adapted[i].fast, policy.encode(b.support.x)), b.support.y);
       });
+      if (world_ > 1 && !gather(learner, adapted, outputs, first, last)) continue;
       for (size_t i = 0; i < shards.size(); ++i) {
         stats.add(outputs[i], shards[i].query, adapted[i].support_before, adapted[i].support_after);
         const int64_t before = seen;
@@ -95,11 +111,57 @@ Metrics Evaluator::run(Learner& learner) {
           probe.add(Role::kOod, adapted[i].fast, shards[i].latents, before);
       }
     }
+    if (rank_ != 0) continue;
     stats.emit(p.set.name, m);
     closed.emit(p.set.name, m);
   }
+  if (rank_ != 0) return {};
   probe.emit(m);
   return m;
+}
+
+int Evaluator::chunk_shards(const Prepared& p, size_t c) const {
+  if (rank_ == 0) return static_cast<int>(p.chunks[c].size());
+  // Ranks other than 0 hold only their own shards: the count follows from the chunk's size.
+  const int64_t lo = static_cast<int64_t>(c) * chunk_;
+  const int64_t n = std::min<int64_t>(static_cast<int64_t>(p.set.ids.size()) - lo, chunk_);
+  return effective_shards(n, shards_);
+}
+
+bool Evaluator::gather(Learner& learner, std::vector<Adapted>& adapted,
+                       std::vector<torch::Tensor>& outputs, int first, int last) {
+  // Per shard: outputs, support losses, then the fast parameters.
+  std::vector<torch::Tensor> mine;
+  for (int i = first; i < last; ++i) {
+    mine.push_back(outputs[i]);
+    mine.push_back(adapted[i].support_before);
+    mine.push_back(adapted[i].support_after);
+    mine.push_back(torch::tensor({static_cast<int64_t>(adapted[i].fast.size())}));
+    for (const auto& f : adapted[i].fast) mine.push_back(f);
+  }
+  const std::vector<std::string> all = learner.group()->all_gather(pickle(mine));
+  if (rank_ != 0) return false;
+  const int total = static_cast<int>(adapted.size());
+  for (int r = 1; r < world_; ++r) {
+    const std::vector<torch::Tensor> t = unpickle(all[r], "evaluation results");
+    const auto [lo, hi] = rank_shards(total, world_, r);
+    size_t k = 0;
+    for (int i = lo; i < hi; ++i) {
+      if (k + 4 > t.size())
+        throw DistError(fmt::format("rank {} sent too few evaluation results", r));
+      outputs[i] = t[k++];
+      adapted[i].support_before = t[k++];
+      adapted[i].support_after = t[k++];
+      const int64_t nfast = t[k++].item<int64_t>();
+      if (nfast < 0 || k + static_cast<size_t>(nfast) > t.size())
+        throw DistError(fmt::format("rank {} sent malformed evaluation results", r));
+      adapted[i].fast.assign(t.begin() + static_cast<int64_t>(k),
+                             t.begin() + static_cast<int64_t>(k) + nfast);
+      k += static_cast<size_t>(nfast);
+    }
+    if (k != t.size()) throw DistError(fmt::format("rank {} sent too many evaluation results", r));
+  }
+  return true;
 }
 
 }  // namespace hc::trainer

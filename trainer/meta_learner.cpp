@@ -86,6 +86,7 @@ Learner::ShardResult Learner::shard_step(const Batch& b, int64_t total_tasks) {
 std::vector<torch::Tensor> Learner::meta_gradient(const std::vector<Batch>& shards, StepStats& s) {
   int64_t total = 0;
   for (const auto& b : shards) total += b.tasks;
+  if (group_) total = config_.meta_batch;  // the ranks' shards make one meta-batch
   std::vector<ShardResult> results(shards.size());
   for_shards(shards.size(), [&](size_t i) { results[i] = shard_step(shards[i], total); });
   torch::NoGradGuard no_grad;
@@ -103,7 +104,29 @@ std::vector<torch::Tensor> Learner::meta_gradient(const std::vector<Batch>& shar
     s.support_before += r.before / static_cast<double>(total);
     s.support_after += r.after / static_cast<double>(total);
   }
+  if (group_) sum_across_ranks(grads, s);
   return grads;
+}
+
+void Learner::sum_across_ranks(std::vector<torch::Tensor>& grads, StepStats& s) {
+  // One message per step: every parameter's gradient in one flat buffer.
+  std::vector<torch::Tensor> flat_parts;
+  for (const auto& g : grads) flat_parts.push_back(g.reshape({-1}));
+  torch::Tensor flat = torch::cat(flat_parts);
+  group_->sum(flat);
+  int64_t offset = 0;
+  for (auto& g : grads) {
+    const int64_t n = g.numel();
+    g = flat.narrow(0, offset, n)
+            .view(g.sizes())
+            .clone();  // owned: the optimizer resets grads in place
+    offset += n;
+  }
+  torch::Tensor stats = torch::tensor({s.loss, s.support_before, s.support_after}, torch::kFloat64);
+  group_->sum(stats);
+  s.loss = stats[0].item<double>();
+  s.support_before = stats[1].item<double>();
+  s.support_after = stats[2].item<double>();
 }
 
 StepStats Learner::step(const std::vector<Batch>& shards) {

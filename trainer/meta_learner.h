@@ -8,6 +8,9 @@
 // a single LibTorch thread; shard gradients are summed in a fixed order, so a run is bitwise
 // reproducible for a given thread count (train.parallel = intra_op instead gives one shard to
 // LibTorch's own threads).
+//
+// In a group of processes (distributed.h) each rank is given only its own shards; the local sum
+// of their gradients is then summed across ranks, so every rank applies the same update.
 #pragma once
 
 #include <torch/torch.h>
@@ -18,6 +21,7 @@
 #include "agents/policy.h"
 #include "trainer/batch.h"
 #include "trainer/config.h"
+#include "trainer/distributed.h"
 #include "trainer/inner.h"
 
 namespace hc::trainer {
@@ -44,8 +48,9 @@ class Learner {
   Learner(agents::Policy policy, const LearnerConfig& config, int threads, bool shards);
 
   StepStats step(const std::vector<Batch>& shards);
-  // The meta-gradient of the mean query loss over all shards (summed in shard order), without
-  // updating anything; step() applies it. Returns one tensor per policy parameter.
+  // The meta-gradient of the mean query loss over all shards (summed in shard order, then
+  // across the group's ranks), without updating anything; step() applies it. Returns one tensor
+  // per policy parameter.
   std::vector<torch::Tensor> meta_gradient(const std::vector<Batch>& shards, StepStats& stats);
   // Fast parameters for each task of `b`: adapted on its support set (meta-learning; no graph
   // for a meta-gradient is kept) or derived from the true latent (imitation).
@@ -62,6 +67,10 @@ class Learner {
   int64_t skipped_steps() const { return skipped_; }
   void set_skipped_steps(int64_t n) { skipped_ = n; }
   int threads() const { return threads_; }
+  // Makes steps collective: this process holds only its rank's shards of each meta-batch of
+  // learner.meta_batch tasks. The group must outlive the learner's steps.
+  void set_group(Group* group) { group_ = group; }
+  Group* group() const { return group_; }
 
  private:
   // Per-shard work of one step: the shard's share of the loss and its meta-gradient.
@@ -71,6 +80,7 @@ class Learner {
   };
   ShardResult shard_step(const Batch& b, int64_t total_tasks);
   Adapted adapt_inner(const Batch& b, bool create_graph, agents::Features* support_features);
+  void sum_across_ranks(std::vector<torch::Tensor>& grads, StepStats& stats);
 
   agents::Policy policy_;
   LearnerConfig config_;
@@ -80,6 +90,7 @@ class Learner {
   int threads_;
   bool shards_;
   int64_t skipped_ = 0;
+  Group* group_ = nullptr;
 };
 
 }  // namespace hc::trainer

@@ -552,7 +552,12 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
   };
   const std::vector<tasks::Subroutine> all = select_subroutines(family, {});
   const std::vector<tasks::Subroutine> wanted = select_subroutines(family, names);
-  std::unique_ptr<MaskedPolicy> masked = MaskedPolicy::make(target, *model.learner);
+  std::unique_ptr<MaskedPolicy> masked;
+  try {
+    masked = MaskedPolicy::make(target, *model.learner);
+  } catch (const Error& e) {
+    throw Error(fmt::format("cannot probe '{}' ({}): {}", model.label, model.policy, e.what()));
+  }
 
   ModelProbe r;
   r.label = model.label;

@@ -10,10 +10,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "base/error.h"
 #include "base/io.h"
 #include "trainer/checkpoint.h"
+#include "trainer/distributed.h"
 #include "trainer/memory.h"
 #include "trainer/metrics_files.h"
 #include "trainer/progress.h"
@@ -64,13 +67,14 @@ struct Session {
   agents::Policy policy;
   std::unique_ptr<Learner> learner;
 
-  Session(RunConfig c, std::string d) : config(std::move(c)), dir(std::move(d)) {
+  Session(RunConfig c, std::string d, int local_ranks = 1)
+      : config(std::move(c)), dir(std::move(d)) {
     const tasks::TaskFamily& family = *config.family;
     agents::PolicyDims dims{family.input_dim(), family.output_dim(), 0};
     if (config.learner.name == LearnerKind::kImitation)
       dims.latent = family.task_space().latent_dim();
     policy = agents::make_policy(config.policy, dims, derive_seed(config.train.seed, {0x1417}));
-    learner = std::make_unique<Learner>(policy, config.learner, config.threads(),
+    learner = std::make_unique<Learner>(policy, config.learner, config.threads(local_ranks),
                                         config.train.parallel == Parallel::kShards);
   }
   int shards() const { return config.train.shards; }
@@ -81,93 +85,218 @@ struct Session {
 
 namespace {
 
+// What every rank sends at the start: what it runs, and the error that stopped it if any. All
+// must agree with rank 0 before anything is trained; a resumed run's configuration is rank 0's
+// (the run directory need not be reachable from the other machines).
+RunConfig agree_on_start(Group& group, bool resuming, const std::string& problem,
+                         RunConfig config) {
+  const bool lead = group.rank() == 0;
+  const nlohmann::json hello = {
+      {"version", HYPERCOMP_VERSION},
+      {"resume", resuming},
+      {"error", problem},
+      {"config", problem.empty() && (lead || !resuming) ? to_yaml(config.to_yaml()) : ""}};
+  std::vector<nlohmann::json> all;
+  for (const std::string& bytes : group.all_gather(hello.dump())) {
+    all.push_back(nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false));
+    if (!all.back().is_object() || !all.back().contains("config") ||
+        !all.back()["config"].is_string() || !all.back().contains("error"))
+      throw DistError(fmt::format("rank {} sent a malformed start message: is it hypercomp {}?",
+                                  all.size() - 1, HYPERCOMP_VERSION));
+  }
+  if (!problem.empty()) return config;  // the caller reports this rank's own problem
+  for (size_t r = 0; r < all.size(); ++r) {
+    const std::string error = all[r]["error"].get<std::string>();
+    if (!error.empty()) throw Error(fmt::format("rank {} could not start: {}", r, error));
+  }
+  for (size_t r = 1; r < all.size(); ++r) {
+    if (all[r].value("version", "") != all[0].value("version", ""))
+      throw Error(
+          fmt::format("rank {} runs hypercomp {} but rank 0 runs {}: every rank needs the "
+                      "same build",
+                      r, all[r].value("version", "?"), all[0].value("version", "?")));
+    if (all[r].value("resume", false) != all[0].value("resume", false))
+      throw Error(
+          fmt::format("rank {} was started {} --resume but rank 0 {}: start every rank "
+                      "with the same train command",
+                      r, all[r].value("resume", false) ? "with" : "without",
+                      all[0].value("resume", false) ? "with it" : "without it"));
+    if (resuming) continue;
+    const std::string mine = all[r]["config"], theirs = all[0]["config"];
+    if (mine == theirs) continue;
+    std::istringstream a(mine), b(theirs);
+    std::string la, lb;
+    int line = 1;
+    while (std::getline(a, la) && std::getline(b, lb) && la == lb) ++line;
+    throw Error(fmt::format(
+        "rank {}'s resolved configuration differs from rank 0's at line {}: '{}' against '{}' "
+        "(give every rank the same config file and overrides)",
+        r, line, la, lb));
+  }
+  if (!lead && resuming)
+    config = load_run_config_text(all[0]["config"].get<std::string>(), "rank 0's run config");
+  return config;
+}
+
+// Rank 0 hands its state (or the error that stopped it) to the other ranks, which load it.
+CheckpointState share_state(Group& group, const std::string& lead_error, Session& s,
+                            const CheckpointState& state) {
+  std::string message;
+  if (group.rank() == 0)
+    message = lead_error.empty() ? "S" + checkpoint_bytes(*s.policy, &s.learner->optimizer(), state)
+                                 : "E" + lead_error;
+  message = group.broadcast(message);
+  if (group.rank() == 0) {
+    if (!lead_error.empty()) throw Error(lead_error);
+    return state;
+  }
+  if (message.empty() || (message[0] != 'S' && message[0] != 'E'))
+    throw DistError("rank 0 sent a malformed state message");
+  if (message[0] == 'E') throw Error(fmt::format("rank 0 stopped: {}", message.substr(1)));
+  return load_checkpoint_bytes(message.substr(1), "rank 0's state", *s.policy,
+                               &s.learner->optimizer());
+}
+
 RunResult train_run(const TrainOptions& o) {
+  std::unique_ptr<Group> group;
+  if (o.dist.distributed()) group = std::make_unique<Group>(o.dist);
+  const bool lead = !group || group->rank() == 0;
   const bool resuming = !o.resume.empty();
+  const bool quiet = o.quiet || !lead;
   RunConfig config;
   std::string dir;
   std::unique_ptr<DirectoryLock> lock;  // held until the run returns or the process ends
-  if (resuming) {
-    dir = o.resume;
-    if (!o.overrides.empty())
-      throw ConfigError("a resumed run keeps its configuration: drop the key=value overrides");
-    const std::string cfg = (fs::path(dir) / kConfig).string();
-    if (!fs::exists(cfg))
-      throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
-    lock = std::make_unique<DirectoryLock>(dir);
-    // Temporary files of atomic writes a killed process did not finish (no one else writes here).
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path());
-    config = load_run_config(cfg);
-  } else {
-    config = load_run_config(o.config, o.overrides);
-    dir = o.run_dir.empty() ? default_run_dir(o.config) : o.run_dir;
+  std::string problem;                  // a rank's error, told to the others before it stops
+  std::exception_ptr own_error;
+  try {
+    if (resuming) {
+      dir = o.resume;
+      if (!o.overrides.empty())
+        throw ConfigError("a resumed run keeps its configuration: drop the key=value overrides");
+      if (lead) {
+        const std::string cfg = (fs::path(dir) / kConfig).string();
+        if (!fs::exists(cfg))
+          throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
+        lock = std::make_unique<DirectoryLock>(dir);
+        // Temporary files of atomic writes a killed process did not finish (no one else writes
+        // here).
+        for (const auto& e : fs::directory_iterator(dir))
+          if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path());
+        config = load_run_config(cfg);
+      }
+    } else {
+      config = load_run_config(o.config, o.overrides);
+      dir = o.run_dir.empty() ? default_run_dir(o.config) : o.run_dir;
+    }
+    if (group && config.train.shards < group->size())
+      throw ConfigError(fmt::format(
+          "train.shards={} is fewer than the {} ranks: every rank needs at least one shard (use a "
+          "multiple of the world size)",
+          config.train.shards, group->size()));
+    if (group && config.learner.meta_batch < config.train.shards)
+      throw ConfigError(fmt::format(
+          "learner.meta_batch={} is smaller than train.shards={}: a distributed run needs at "
+          "least one task per shard",
+          config.learner.meta_batch, config.train.shards));
+  } catch (const Error& e) {
+    if (!group) throw;
+    problem = e.what();
+    own_error = std::current_exception();
   }
-  Session s(config, dir);
+  if (group) config = agree_on_start(*group, resuming, problem, std::move(config));
+  if (own_error) std::rethrow_exception(own_error);
+
+  Session s(config, dir, o.dist.local_ranks);
+  if (group) s.learner->set_group(group.get());
   // Before anything is written: a configuration too large for this machine is refused here.
   const MemoryEstimate memory = estimate_memory(config, *s.learner);
   const std::string memory_warning = check_memory(config, memory);
-  if (!memory_warning.empty()) fmt::print(stderr, "{}\n", memory_warning);
-  if (!resuming) {
-    fs::create_directories(dir);
-    // Locked before anything is checked or written: of two processes starting the same run
-    // directory, one gets it and the other an error.
-    lock = std::make_unique<DirectoryLock>(dir);
-    if (fs::exists(fs::path(dir) / kCheckpoint) || fs::exists(fs::path(dir) / kConfig))
-      throw Error(
-          fmt::format("run directory '{}' already holds a run: continue it with --resume {} "
-                      "or choose another --run-dir",
-                      dir, dir));
-    atomic_write((fs::path(dir) / kConfig).string(), to_yaml(config.to_yaml()));
-  }
+  if (!memory_warning.empty() && lead) fmt::print(stderr, "{}\n", memory_warning);
   const std::string config_text = to_yaml(config.to_yaml());
   const TrainConfig& tc = config.train;
   const tasks::TaskFamily& family = *config.family;
 
-  auto log = std::make_shared<spdlog::logger>(
-      "train", std::make_shared<spdlog::sinks::basic_file_sink_mt>(s.path("train.log")));
-  log->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
-  log->flush_on(spdlog::level::info);
-
-  log->info("{}", memory.summary());
-  MetricsFiles metrics(dir);
+  // Rank 0 alone owns the run directory: it writes the configuration, logs, metrics and
+  // checkpoints, and hands its state to the other ranks.
+  std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<MetricsFiles> metrics;
   CheckpointState state;
   state.config = config_text;
   state.threads = s.shards();
-  if (resuming) {
-    std::optional<nlohmann::json> summary;
-    if (fs::exists(s.path(kSummary))) {
-      try {
-        summary = read_json(s.path(kSummary));
-      } catch (const Error& e) {
-        // Everything in it is derived from the last checkpoint: finish the run again.
-        log->info("{}; finishing the run again from its last checkpoint", e.what());
-        fmt::print(stderr, "{}; finishing the run again from its last checkpoint\n", e.what());
+  std::optional<RunResult> finished;
+  const auto open_run = [&] {
+    if (!resuming) {
+      fs::create_directories(dir);
+      // Locked before anything is checked or written: of two processes starting the same run
+      // directory, one gets it and the other an error.
+      lock = std::make_unique<DirectoryLock>(dir);
+      if (fs::exists(fs::path(dir) / kCheckpoint) || fs::exists(fs::path(dir) / kConfig))
+        throw Error(
+            fmt::format("run directory '{}' already holds a run: continue it with --resume {} "
+                        "or choose another --run-dir",
+                        dir, dir));
+      atomic_write((fs::path(dir) / kConfig).string(), config_text);
+    }
+    log = std::make_shared<spdlog::logger>(
+        "train", std::make_shared<spdlog::sinks::basic_file_sink_mt>(s.path("train.log")));
+    log->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
+    log->flush_on(spdlog::level::info);
+    log->info("{}", memory.summary());
+    metrics = std::make_unique<MetricsFiles>(dir);
+    if (resuming) {
+      std::optional<nlohmann::json> summary;
+      if (fs::exists(s.path(kSummary))) {
+        try {
+          summary = read_json(s.path(kSummary));
+        } catch (const Error& e) {
+          // Everything in it is derived from the last checkpoint: finish the run again.
+          log->info("{}; finishing the run again from its last checkpoint", e.what());
+          fmt::print(stderr, "{}; finishing the run again from its last checkpoint\n", e.what());
+        }
       }
+      if (summary) {
+        if (!quiet) fmt::print(stderr, "run '{}' already finished ({} steps)\n", dir, tc.steps);
+        RunResult r;
+        r.dir = dir;
+        for (const auto& [k, v] : (*summary)["final"].items())
+          r.final_metrics.emplace_back(k, v.is_null() ? std::nan("") : v.get<double>());
+        r.wall_time = summary->value("wall_time_s", 0.0);
+        r.best_step = summary->value("best_step", int64_t{-1});
+        finished = r;
+        state.step = tc.steps;  // tells the other ranks there is nothing to do
+        return;
+      }
+      if (fs::exists(s.path(kCheckpoint))) {
+        state = load_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(),
+                                s.path(kConfig), config_text);
+        s.learner->set_skipped_steps(state.skipped);
+      }
+      for (const std::string& repair : metrics->restore(state.metrics)) {
+        log->info("repaired {}", repair);
+        fmt::print(stderr, "repaired {}\n", repair);  // even when quiet: the user should know
+      }
+      log->info("resumed at step {}", state.step);
+    } else {
+      log->info("new run: {} ({} on {}, {} steps, {} threads)", dir, name_of(config.policy.name),
+                family.name(), tc.steps, s.learner->threads());
     }
-    if (summary) {
-      if (!o.quiet) fmt::print(stderr, "run '{}' already finished ({} steps)\n", dir, tc.steps);
-      RunResult r;
-      r.dir = dir;
-      for (const auto& [k, v] : (*summary)["final"].items())
-        r.final_metrics.emplace_back(k, v.is_null() ? std::nan("") : v.get<double>());
-      r.wall_time = summary->value("wall_time_s", 0.0);
-      r.best_step = summary->value("best_step", int64_t{-1});
-      return r;
-    }
-    if (fs::exists(s.path(kCheckpoint))) {
-      state = load_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(),
-                              s.path(kConfig), config_text);
-      s.learner->set_skipped_steps(state.skipped);
-    }
-    for (const std::string& repair : metrics.restore(state.metrics)) {
-      log->info("repaired {}", repair);
-      fmt::print(stderr, "repaired {}\n", repair);  // even when quiet: the user should know
-    }
-    log->info("resumed at step {}", state.step);
-  } else {
-    log->info("new run: {} ({} on {}, {} steps, {} threads)", dir, name_of(config.policy.name),
-              family.name(), tc.steps, config.threads());
+    if (group)
+      log->info("distributed: {} ranks, {} thread(s) each; rank 0 on this machine", group->size(),
+                s.learner->threads());
+  };
+  std::string lead_error;
+  try {
+    if (lead) open_run();
+  } catch (const Error& e) {
+    if (!group) throw;
+    lead_error = e.what();
   }
+  if (group) {
+    state = share_state(*group, lead_error, s, state);
+    s.learner->set_skipped_steps(state.skipped);
+    if (!lead && state.step >= tc.steps) return RunResult{dir, {}, 0, state.best_step};
+  }
+  if (finished) return *finished;
 
   const auto t_start = std::chrono::steady_clock::now();
   const double wall_before = state.wall_time;
@@ -175,57 +304,82 @@ RunResult train_run(const TrainOptions& o) {
     return wall_before +
            std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   };
-  if (!o.quiet)
-    fmt::print(stderr, "{} {} on {}: {} steps, meta-batch {}, {} thread(s); run dir {}\n",
+  if (!quiet)
+    fmt::print(stderr, "{} {} on {}: {} steps, meta-batch {}, {}{} thread(s); run dir {}\n",
                resuming ? "resuming" : "training", name_of(config.policy.name), family.name(),
-               tc.steps, config.learner.meta_batch, config.threads(), dir);
-  Evaluator evaluator(family, config.eval, tc.seed, config.learner.meta_batch, s.shards());
-  Progress progress(state.step, tc.steps, !o.quiet);
+               tc.steps, config.learner.meta_batch,
+               group ? fmt::format("{} ranks x ", group->size()) : "", s.learner->threads(), dir);
+  const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
+  Evaluator evaluator(family, config.eval, tc.seed, config.learner.meta_batch, s.shards(), rank,
+                      world);
+  Progress progress(state.step, tc.steps, !quiet);
   const int64_t log_every = tc.log_every > 0 ? tc.log_every : std::max<int64_t>(1, tc.steps / 100);
   Metrics last_eval;
   double last_loss = std::nan("");
-  TrainingData data(family, tc.seed, config.learner.meta_batch, s.shards());
+  TrainingData data(family, tc.seed, config.learner.meta_batch, s.shards(), rank, world);
+  const int64_t first_step = state.step;
+  double step_seconds = 0;  // in outer steps (data included), this session
 
-  for (int64_t step = state.step;; ++step) {
-    if (step % tc.eval_every == 0 || step == tc.steps) {
-      last_eval = evaluator.run(*s.learner);
-      metrics.write("eval", step, last_eval);
-      const double valid = metric(last_eval, "valid/loss");
-      if (std::isfinite(valid) && valid < state.best_valid_loss) {
-        state.best_valid_loss = valid;
-        state.best_step = step;
-        CheckpointState best = state;
-        best.step = step;
-        save_checkpoint(s.path(kBest), *s.policy, nullptr, best);
+  try {
+    for (int64_t step = state.step;; ++step) {
+      if (step % tc.eval_every == 0 || step == tc.steps) {
+        last_eval = evaluator.run(*s.learner);  // collective; the metrics are rank 0's
+        if (lead) {
+          metrics->write("eval", step, last_eval);
+          const double valid = metric(last_eval, "valid/loss");
+          if (std::isfinite(valid) && valid < state.best_valid_loss) {
+            state.best_valid_loss = valid;
+            state.best_step = step;
+            CheckpointState best = state;
+            best.step = step;
+            save_checkpoint(s.path(kBest), *s.policy, nullptr, best);
+          }
+          const std::string line =
+              fmt::format("eval @ {}: {}", step, short_metrics(last_eval, last_loss));
+          log->info(line);
+          progress.message(line);
+        }
       }
-      const std::string line =
-          fmt::format("eval @ {}: {}", step, short_metrics(last_eval, last_loss));
-      log->info(line);
-      progress.message(line);
-    }
-    if (step == tc.steps) break;
-    const std::vector<Batch> batches = data.take(step, tc.steps);
-    s.learner->set_outer_lr(outer_lr_at(config.learner, step, tc.steps));
-    const StepStats st = s.learner->step(batches);
-    last_loss = st.loss;
-    if ((step + 1) % log_every == 0 || step + 1 == tc.steps) {
-      Metrics m{{"loss", st.loss},
-                {"grad_norm", st.grad_norm},
-                {"skipped", static_cast<double>(s.learner->skipped_steps())}};
-      if (!s.learner->imitation()) {
-        m.emplace_back("support_loss_before", st.support_before);
-        m.emplace_back("support_loss_last", st.support_after);
+      if (step == tc.steps) break;
+      const auto step_start = std::chrono::steady_clock::now();
+      const std::vector<Batch> batches = data.take(step, tc.steps);
+      s.learner->set_outer_lr(outer_lr_at(config.learner, step, tc.steps));
+      const StepStats st = s.learner->step(batches);
+      step_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+      last_loss = st.loss;
+      if (lead && ((step + 1) % log_every == 0 || step + 1 == tc.steps)) {
+        Metrics m{{"loss", st.loss},
+                  {"grad_norm", st.grad_norm},
+                  {"skipped", static_cast<double>(s.learner->skipped_steps())}};
+        if (!s.learner->imitation()) {
+          m.emplace_back("support_loss_before", st.support_before);
+          m.emplace_back("support_loss_last", st.support_after);
+        }
+        metrics->write("train", step + 1, m);
       }
-      metrics.write("train", step + 1, m);
+      progress.update(step + 1, short_metrics(last_eval, last_loss));
+      if ((step + 1) % tc.checkpoint_every == 0 || step + 1 == tc.steps) {
+        state.step = step + 1;
+        state.skipped = s.learner->skipped_steps();
+        if (lead) {
+          state.metrics = metrics->state();
+          state.wall_time = wall();
+          save_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(), state);
+        }
+        // Ranks on machines whose arithmetic differs in the last bit could drift apart; each
+        // checkpoint puts every rank back on rank 0's state.
+        if (group) state = share_state(*group, "", s, state);
+      }
     }
-    progress.update(step + 1, short_metrics(last_eval, last_loss));
-    if ((step + 1) % tc.checkpoint_every == 0 || step + 1 == tc.steps) {
-      state.step = step + 1;
-      state.skipped = s.learner->skipped_steps();
-      state.metrics = metrics.state();
-      state.wall_time = wall();
-      save_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(), state);
-    }
+  } catch (const DistError& e) {
+    if (!lead) throw;
+    const std::string message = fmt::format(
+        "{}; the last checkpoint of '{}' is intact: continue with hypercomp train "
+        "--resume {} (with any number of ranks up to train.shards={})",
+        e.what(), dir, dir, tc.shards);
+    log->info("stopped: {}", message);
+    throw Error(message);
   }
   progress.finish();
 
@@ -234,20 +388,34 @@ RunResult train_run(const TrainOptions& o) {
   r.final_metrics = last_eval;
   r.wall_time = wall();
   r.best_step = state.best_step;
+  if (!lead) return r;
   nlohmann::json summary = {{"config", config.file},
                             {"family", family.name()},
                             {"policy", name_of(config.policy.name)},
                             {"learner", name_of(config.learner.name)},
                             {"steps", tc.steps},
                             {"seed", tc.seed},
-                            {"threads", config.threads()},
+                            {"threads", s.learner->threads()},
                             {"wall_time_s", r.wall_time},
                             {"data_wait_s", data.wait_seconds()},
+                            {"step_s", step_seconds},
+                            {"session_steps", tc.steps - first_step},
                             {"peak_memory_mb", static_cast<double>(peak_memory_kb()) / 1024.0},
                             {"skipped_steps", s.learner->skipped_steps()},
                             {"best_step", state.best_step},
                             {"best_valid_loss", state.best_valid_loss},
                             {"final", to_json(last_eval)}};
+  if (group) {
+    // This session's traffic (rank 0's view), for scaling estimates (docs/distributed.md).
+    const CommStats& c = group->stats();
+    const int64_t steps = std::max<int64_t>(1, tc.steps - first_step);
+    summary["distributed"] = {{"world_size", group->size()},
+                              {"collectives", c.collectives},
+                              {"comm_s", c.seconds},
+                              {"bytes_reduced_per_step", c.bytes_reduced / steps}};
+    log->info("distributed: {} collectives, {:.1f} s in them, {} bytes all-reduced per step",
+              c.collectives, c.seconds, c.bytes_reduced / steps);
+  }
   // The evaluation of the state saved as best.pt (model selection by validation loss, as the
   // reference does), from the records: it may predate a resume.
   for (auto& e : read_json_lines(s.path("metrics.jsonl")))
@@ -259,7 +427,7 @@ RunResult train_run(const TrainOptions& o) {
   atomic_write(s.path(kSummary), summary.dump(2) + "\n");
   log->info("finished in {} ({:.1f} s of this session waiting for training data): {}",
             format_duration(r.wall_time), data.wait_seconds(), short_metrics(last_eval, last_loss));
-  if (!o.quiet)
+  if (!quiet)
     fmt::print(stderr, "done in {}; metrics in {}/metrics.jsonl, summary in {}/{}\n",
                format_duration(r.wall_time), dir, dir, kSummary);
   return r;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "trainer/distributed.h"
 #include "trainer/evaluate.h"
 
 namespace hc::trainer {
@@ -23,6 +24,7 @@ struct TrainOptions {
   std::string run_dir;                 // default: runs/<config stem>-<date>-<time>
   std::string resume;                  // run directory to continue
   bool quiet = false;                  // no progress display
+  DistOptions dist;                    // a rank of a distributed run (distributed.h)
 };
 
 struct RunResult {

@@ -16,49 +16,12 @@
 
 #include "base/io.h"
 #include "tests/trainer/helpers.h"
-
-extern char** environ;
+#include "tests/trainer/process.h"
 
 namespace hc::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Starts hypercomp with `args`, extra environment variables and its output in `log`.
-pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
-            const std::string& log = "/dev/null") {
-  std::vector<char*> argv;
-  std::string bin = HYPERCOMP_BIN;
-  argv.push_back(bin.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_copy = env;
-  std::vector<char*> envp;
-  for (auto& e : env_copy) envp.push_back(e.data());
-  for (char** e = environ; *e; ++e) envp.push_back(*e);
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, 1, 2);
-  pid_t pid;
-  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &files, nullptr, argv.data(), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&files);
-  return pid;
-}
-
-// The exit status, or -1 if the process was killed.
-int finish(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int run(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
-        const std::string& log = "/dev/null") {
-  return finish(spawn(args, env, log));
-}
 
 class Runs : public ::testing::Test {
  protected:
