@@ -58,25 +58,32 @@ fi
 if [[ $what == meta || $what == all ]]; then
   echo "## Meta-step, second order (ms per step, lower is better)"
   echo
-  echo "| row | threads | hypercomp | peer (PyTorch) | speed-up | compute floor | floor / step | peak RSS |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| row | threads | hypercomp | tuned peer (PyTorch) | speed-up | untuned peer | compute floor | floor / step | peak RSS |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for row in "hyperteacher hnet_linear 3" "hyperteacher anil 3" "hyperteacher learned_init 3" "grid hnet_linear 5"; do
     read -r task model steps <<<"$row"
     for threads in 1 2; do
       name="$task/$model/threads:$threads"
       build/bench/hc_meta_step_bench --benchmark_filter="^$name/" --benchmark_format=json \
         >"$OUT/meta_${task}_${model}_$threads.json" 2>/dev/null
+      # The peer as a careful user runs it (--malloc tuned, its default), then with glibc's
+      # default allocator settings, for reference.
       "$PY" "$PEER/meta_step.py" --task "$task" --model "$model" --threads "$threads" --steps "$steps" \
-        >"$OUT/peer_meta_${task}_${model}_$threads.txt" 2>&1
-      "$PY" - "$OUT/meta_${task}_${model}_$threads.json" "$OUT/peer_meta_${task}_${model}_$threads.txt" "$task/$model" "$threads" <<'EOF'
+        --malloc tuned >"$OUT/peer_meta_${task}_${model}_$threads.txt" 2>&1
+      "$PY" "$PEER/meta_step.py" --task "$task" --model "$model" --threads "$threads" --steps "$steps" \
+        --malloc default >"$OUT/peer_untuned_meta_${task}_${model}_$threads.txt" 2>&1
+      "$PY" - "$OUT/meta_${task}_${model}_$threads.json" "$OUT/peer_meta_${task}_${model}_$threads.txt" \
+        "$task/$model" "$threads" "$OUT/peer_untuned_meta_${task}_${model}_$threads.txt" <<'EOF'
 import json, sys
 b = json.load(open(sys.argv[1]))["benchmarks"][0]
 ours = b["real_time"]
-peer = [json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")][-1]["ms_per_meta_step_median"]
+def peer_ms(path):
+    return [json.loads(l) for l in open(path) if l.startswith("{")][-1]["ms_per_meta_step_median"]
+peer, untuned = peer_ms(sys.argv[2]), peer_ms(sys.argv[5])
 floor = b.get("floor_ms")
 floor_txt = f"{floor:,.0f} ms" if floor else "-"
 frac = f"{floor / ours:.0%}" if floor else "-"
-print(f"| {sys.argv[3]} | {sys.argv[4]} | {ours:,.0f} | {peer:,.0f} | {peer / ours:.2f}x | {floor_txt} | {frac} | {b['peak_rss_mb']:,.0f} MB |")
+print(f"| {sys.argv[3]} | {sys.argv[4]} | {ours:,.0f} | {peer:,.0f} | {peer / ours:.2f}x | {untuned:,.0f} | {floor_txt} | {frac} | {b['peak_rss_mb']:,.0f} MB |")
 EOF
     done
   done

@@ -9,6 +9,7 @@
 // the sum of those times and floor_fraction = floor_ms / step time.
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
+#include <c10/core/CPUAllocator.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <chrono>
@@ -66,6 +67,10 @@ std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& mo
       agents::make_policy(s->config.policy, {family.input_dim(), family.output_dim(), 0}, 1);
   s->learner =
       std::make_unique<Learner>(s->policy, s->config.learner, threads, parallel == "shards");
+  // HC_TENSOR_CACHE=0: LibTorch's own allocator instead of the trainer's tensor cache, to
+  // measure the cache against allocator settings (bench/allocator.sh).
+  if (const char* c = std::getenv("HC_TENSOR_CACHE"); c && std::string(c) == "0")
+    c10::SetCPUAllocator(c10::GetDefaultCPUAllocator(), /*priority=*/100);
   std::vector<int64_t> ids;
   std::vector<uint64_t> seeds;
   training_tasks(family, 7, 0, 128, ids, seeds);
