@@ -339,8 +339,15 @@ Command add_probe(CLI::App& app) {
     std::vector<trainer::LoadedRun> runs;
     for (const auto& d : dirs) {
       runs.push_back(trainer::load_run(d, o->best));
-      trainer::select_subroutines(*runs.back().config.family, o->subroutines);
-      trainer::mask_targets(*runs.back().learner, config.targets);
+      // What is refused is refused for a run: say which, among several.
+      try {
+        trainer::select_subroutines(*runs.back().config.family, o->subroutines);
+        trainer::mask_targets(*runs.back().learner, config.targets);
+      } catch (const ConfigError& e) {
+        throw ConfigError(fmt::format("run '{}': {}", d, e.what()));
+      } catch (const Error& e) {
+        throw Error(fmt::format("run '{}': {}", d, e.what()));
+      }
     }
     const std::string out =
         o->out.empty() ? fmt::format("runs/probe-{:%Y%m%d-%H%M%S}",

@@ -251,13 +251,17 @@ TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
   // Given before the run directory, --subroutine takes one name and leaves the directory alone.
   r = run("probe --subroutine jump " + run_dir);
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("unknown subroutine 'jump' of compositional_goals (known: navigation, "
+  EXPECT_NE(r.out.find("run '" + run_dir +
+                       "': unknown subroutine 'jump' of compositional_goals (known: navigation, "
                        "interaction)"),
             std::string::npos)
       << r.out;
   r = run("probe " + (dir / "point").string());
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.out.find("family 'point_reach' declares no subroutines"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("run '" + (dir / "point").string() +
+                       "': family 'point_reach' declares no subroutines"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;  // one line, no trace
 
   const std::string tiny =
