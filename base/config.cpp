@@ -34,18 +34,26 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 template <class T>
 constexpr const char* plural_words() {
-  if constexpr (std::is_same_v<T, bool>) return "booleans";
-  else if constexpr (std::is_integral_v<T>) return "integers";
-  else if constexpr (std::is_floating_point_v<T>) return "numbers";
-  else return "strings";
+  if constexpr (std::is_same_v<T, bool>)
+    return "booleans";
+  else if constexpr (std::is_integral_v<T>)
+    return "integers";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "numbers";
+  else
+    return "strings";
 }
 
 template <class T>
 constexpr const char* type_words() {
-  if constexpr (std::is_same_v<T, bool>) return "true or false";
-  else if constexpr (std::is_integral_v<T>) return "an integer";
-  else if constexpr (std::is_floating_point_v<T>) return "a number";
-  else return "a string";
+  if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_integral_v<T>)
+    return "an integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a number";
+  else
+    return "a string";
 }
 
 }  // namespace
@@ -71,8 +79,8 @@ std::string ConfigReader::join(std::string_view key) const {
 void ConfigReader::require_map() const {
   if (node_ && !node_.IsMap() && !node_.IsNull()) {
     const auto mark = node_.Mark();
-    throw ConfigError(fmt::format("{}:{}: {}: expected a mapping of keys to values, got {}",
-                                  file_, mark.line + 1, path_.empty() ? "<document>" : path_,
+    throw ConfigError(fmt::format("{}:{}: {}: expected a mapping of keys to values, got {}", file_,
+                                  mark.line + 1, path_.empty() ? "<document>" : path_,
                                   describe_node(node_)));
   }
 }
@@ -105,8 +113,8 @@ void ConfigReader::fail_value(std::string_view key, std::string_view expected,
     const YAML::Node child = node_[std::string(key)];
     if (child) line = fmt::format("{}:", child.Mark().line + 1);
   }
-  throw ConfigError(fmt::format("{}:{} {}: expected {}, got {}", file_, line, join(key), expected,
-                                got));
+  throw ConfigError(
+      fmt::format("{}:{} {}: expected {}, got {}", file_, line, join(key), expected, got));
 }
 
 void ConfigReader::finish() const {
@@ -126,10 +134,9 @@ void ConfigReader::finish() const {
       if (d < best) best = d, suggestion = k;
     }
     const auto mark = kv.first.Mark();
-    throw ConfigError(fmt::format("{}:{}: unknown key '{}'{} (known keys: {})", file_,
-                                  mark.line + 1, join(key),
-                                  suggestion.empty() ? "" : ", did you mean '" + suggestion + "'?",
-                                  known));
+    throw ConfigError(
+        fmt::format("{}:{}: unknown key '{}'{} (known keys: {})", file_, mark.line + 1, join(key),
+                    suggestion.empty() ? "" : ", did you mean '" + suggestion + "'?", known));
   }
 }
 
@@ -137,8 +144,7 @@ template <class T>
 T ConfigReader::convert(const YAML::Node& node, std::string_view key) const {
   if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
     using E = typename T::value_type;
-    if (!node.IsSequence())
-      fail(node, key, std::string("a list of ") + plural_words<E>());
+    if (!node.IsSequence()) fail(node, key, std::string("a list of ") + plural_words<E>());
     T out;
     for (size_t i = 0; i < node.size(); ++i) out.push_back(convert<E>(node[i], key));
     return out;
@@ -158,8 +164,7 @@ template uint64_t ConfigReader::convert<uint64_t>(const YAML::Node&, std::string
 template double ConfigReader::convert<double>(const YAML::Node&, std::string_view) const;
 template float ConfigReader::convert<float>(const YAML::Node&, std::string_view) const;
 template bool ConfigReader::convert<bool>(const YAML::Node&, std::string_view) const;
-template std::string ConfigReader::convert<std::string>(const YAML::Node&,
-                                                        std::string_view) const;
+template std::string ConfigReader::convert<std::string>(const YAML::Node&, std::string_view) const;
 template std::vector<int> ConfigReader::convert<std::vector<int>>(const YAML::Node&,
                                                                   std::string_view) const;
 template std::vector<double> ConfigReader::convert<std::vector<double>>(const YAML::Node&,
@@ -190,16 +195,15 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
     throw ConfigError(fmt::format(
         "<command line>: override '{}': expected the form section.key=value", assignment));
   const std::string path = assignment.substr(0, eq);
-  const YAML::Node value =
-      load_yaml_string(assignment.substr(eq + 1), "<command line> " + path);
+  const YAML::Node value = load_yaml_string(assignment.substr(eq + 1), "<command line> " + path);
   if (!root || !root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
   // yaml-cpp nodes are handles: walk down by reassigning a handle, not by reference.
   std::vector<std::string> parts;
   std::stringstream ss(path);
   for (std::string part; std::getline(ss, part, '.');) {
     if (part.empty())
-      throw ConfigError(fmt::format("<command line>: override '{}': empty key in '{}'",
-                                    assignment, path));
+      throw ConfigError(
+          fmt::format("<command line>: override '{}': empty key in '{}'", assignment, path));
     parts.push_back(part);
   }
   std::vector<YAML::Node> chain{root};
