@@ -138,13 +138,13 @@ RunConfig agree_on_start(Group& group, bool resuming, const std::string& problem
   return config;
 }
 
-// Rank 0 hands its state (or the error that stopped it) to the other ranks, which load it.
-CheckpointState share_state(Group& group, const std::string& lead_error, Session& s,
+// Rank 0 hands its state (the checkpoint bytes it made, or the error that stopped it) to the
+// other ranks, which load it.
+CheckpointState share_state(Group& group, const std::string& lead_error,
+                            const std::string& lead_bytes, Session& s,
                             const CheckpointState& state) {
   std::string message;
-  if (group.rank() == 0)
-    message = lead_error.empty() ? "S" + checkpoint_bytes(*s.policy, &s.learner->optimizer(), state)
-                                 : "E" + lead_error;
+  if (group.rank() == 0) message = lead_error.empty() ? "S" + lead_bytes : "E" + lead_error;
   message = group.broadcast(message);
   if (group.rank() == 0) {
     if (!lead_error.empty()) throw Error(lead_error);
@@ -292,7 +292,10 @@ RunResult train_run(const TrainOptions& o) {
     lead_error = e.what();
   }
   if (group) {
-    state = share_state(*group, lead_error, s, state);
+    const std::string bytes = lead && lead_error.empty()
+                                  ? checkpoint_bytes(*s.policy, &s.learner->optimizer(), state)
+                                  : std::string();
+    state = share_state(*group, lead_error, bytes, s, state);
     s.learner->set_skipped_steps(state.skipped);
     if (!lead && state.step >= tc.steps) return RunResult{dir, {}, 0, state.best_step};
   }
@@ -362,14 +365,16 @@ RunResult train_run(const TrainOptions& o) {
       if ((step + 1) % tc.checkpoint_every == 0 || step + 1 == tc.steps) {
         state.step = step + 1;
         state.skipped = s.learner->skipped_steps();
+        std::string bytes;  // rank 0's checkpoint, written and handed to the other ranks
         if (lead) {
           state.metrics = metrics->state();
           state.wall_time = wall();
-          save_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(), state);
+          bytes = checkpoint_bytes(*s.policy, &s.learner->optimizer(), state);
+          atomic_write(s.path(kCheckpoint), bytes);
         }
         // Ranks on machines whose arithmetic differs in the last bit could drift apart; each
         // checkpoint puts every rank back on rank 0's state.
-        if (group) state = share_state(*group, "", s, state);
+        if (group) state = share_state(*group, "", bytes, s, state);
       }
     }
   } catch (const DistError& e) {
