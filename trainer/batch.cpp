@@ -131,38 +131,42 @@ int effective_shards(int64_t n, int shards) {
   return static_cast<int>(std::clamp<int64_t>(shards, 1, std::max<int64_t>(n, 1)));
 }
 
+namespace {
+
+// Shards [first, last) of `shards` over n tasks; `data` holds the tasks from shard `first` on.
+std::vector<Batch> pack_range(const tasks::TaskFamily& family,
+                              std::span<const tasks::TaskData> data, std::span<const int64_t> ids,
+                              std::span<const uint64_t> seeds, int shards, int first, int last) {
+  const bool sparse = family.binary_inputs();
+  const auto n = static_cast<int64_t>(ids.size());
+  const int64_t lo = n * first / shards;
+  std::vector<Batch> out;
+  for (int s = first; s < last; ++s) {
+    const int64_t a = n * s / shards, b = n * (s + 1) / shards;
+    out.push_back(pack(family, data.subspan(a - lo, b - a), ids.subspan(a, b - a),
+                       seeds.subspan(a, b - a), sparse));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards, int rank, int world) {
-  if (world <= 1) return pack_batches(family, generate(family, ids, seeds), ids, seeds, shards);
-  const bool sparse = family.binary_inputs();
   const auto n = static_cast<int64_t>(ids.size());
   shards = effective_shards(n, shards);
   const auto [first, last] = rank_shards(shards, world, rank);
   const int64_t lo = n * first / shards, hi = n * last / shards;
   const std::vector<tasks::TaskData> data =
       generate(family, ids.subspan(lo, hi - lo), seeds.subspan(lo, hi - lo));
-  std::vector<Batch> out;
-  for (int s = first; s < last; ++s) {
-    const int64_t a = n * s / shards, b = n * (s + 1) / shards;
-    out.push_back(pack(family, std::span(data).subspan(a - lo, b - a), ids.subspan(a, b - a),
-                       seeds.subspan(a, b - a), sparse));
-  }
-  return out;
+  return pack_range(family, data, ids, seeds, shards, first, last);
 }
 
 std::vector<Batch> pack_batches(const tasks::TaskFamily& family,
                                 std::span<const tasks::TaskData> data, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards) {
-  const bool sparse = family.binary_inputs();
-  const auto n = static_cast<int64_t>(ids.size());
-  shards = effective_shards(n, shards);
-  std::vector<Batch> out;
-  for (int s = 0; s < shards; ++s) {
-    const int64_t lo = n * s / shards, hi = n * (s + 1) / shards;
-    out.push_back(pack(family, data.subspan(lo, hi - lo), ids.subspan(lo, hi - lo),
-                       seeds.subspan(lo, hi - lo), sparse));
-  }
-  return out;
+  shards = effective_shards(static_cast<int64_t>(ids.size()), shards);
+  return pack_range(family, data, ids, seeds, shards, 0, shards);
 }
 
 void training_tasks(const tasks::TaskFamily& family, uint64_t seed, int64_t step, int meta_batch,

@@ -41,8 +41,6 @@ Evaluator::Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, 
     : family_(family),
       config_(config),
       sets_(make_eval_sets(family, config, seed)),
-      chunk_(chunk),
-      shards_(shards),
       rank_(rank),
       world_(world) {
   for (const EvalSet& set : sets_) {
@@ -51,10 +49,10 @@ Evaluator::Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, 
     const auto n = static_cast<int64_t>(set.ids.size());
     for (int64_t lo = 0; lo < n; lo += chunk) {
       const int64_t hi = std::min(n, lo + chunk);
-      // Rank 0 aggregates every shard, so it holds them all.
+      // Every rank holds every shard (made once per run): rank 0 aggregates them all, and each
+      // rank picks its own by index.
       p.chunks.push_back(make_batches(family, std::span(set.ids).subspan(lo, hi - lo),
-                                      std::span(set.seeds).subspan(lo, hi - lo), shards, rank_,
-                                      rank_ == 0 ? 1 : world_));
+                                      std::span(set.seeds).subspan(lo, hi - lo), shards));
     }
     prepared_.push_back(std::move(p));
   }
@@ -78,17 +76,14 @@ Metrics Evaluator::run(Learner& learner) {
     const bool closed_set =
         env_family && config_.closed_loop && (p.set.name == "test" || p.set.name == "ood");
     int64_t seen = 0;
-    for (size_t c = 0; c < p.chunks.size(); ++c) {
-      const std::vector<Batch>& shards = p.chunks[c];
+    for (const std::vector<Batch>& shards : p.chunks) {
       // This rank's shards of the chunk: all of them in one process.
-      const int total = chunk_shards(p, c);
-      const auto [first, last] = rank_shards(total, world_, rank_);
-      const size_t offset = rank_ == 0 ? first : 0;  // rank 0 holds every shard
-      std::vector<Adapted> adapted(total);
-      std::vector<torch::Tensor> outputs(total);
+      const auto [first, last] = rank_shards(static_cast<int>(shards.size()), world_, rank_);
+      std::vector<Adapted> adapted(shards.size());
+      std::vector<torch::Tensor> outputs(shards.size());
       learner.for_shards(last - first, [&](size_t j) {
         const size_t i = first + j;
-        const Batch& b = shards[i - first + offset];
+        const Batch& b = shards[i];
         adapted[i] = learner.adapt(b);
         torch::NoGradGuard no_grad;
         outputs[i] = policy.forward(adapted[i].fast, policy.encode(b.query.x));
@@ -118,14 +113,6 @@ Metrics Evaluator::run(Learner& learner) {
   if (rank_ != 0) return {};
   probe.emit(m);
   return m;
-}
-
-int Evaluator::chunk_shards(const Prepared& p, size_t c) const {
-  if (rank_ == 0) return static_cast<int>(p.chunks[c].size());
-  // Ranks other than 0 hold only their own shards: the count follows from the chunk's size.
-  const int64_t lo = static_cast<int64_t>(c) * chunk_;
-  const int64_t n = std::min<int64_t>(static_cast<int64_t>(p.set.ids.size()) - lo, chunk_);
-  return effective_shards(n, shards_);
 }
 
 bool Evaluator::gather(Learner& learner, std::vector<Adapted>& adapted,

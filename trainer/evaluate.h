@@ -27,9 +27,9 @@ std::vector<EvalSet> make_eval_sets(const tasks::TaskFamily& family, const EvalC
 class Evaluator {
  public:
   // Sets are evaluated in chunks of `chunk` tasks, each cut into `shards` shards as in training.
-  // In a group of `world` processes, each rank adapts its own shards of every chunk (rank 0
-  // holds them all) and run() is collective: rank 0 gathers the adapted results and returns the
-  // metrics, exactly those of one process; the other ranks return none.
+  // In a group of `world` processes, each rank adapts its own shards of every chunk and run()
+  // is collective: rank 0 gathers the adapted results and returns the metrics, exactly those of
+  // one process; the other ranks return none.
   Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, uint64_t seed, int chunk,
             int shards, int rank = 0, int world = 1);
   Metrics run(Learner& learner);
@@ -40,8 +40,6 @@ class Evaluator {
     EvalSet set;
     std::vector<std::vector<Batch>> chunks;  // chunks of at most `chunk` tasks, in shards
   };
-  // Shards of a chunk (every rank computes the same count).
-  int chunk_shards(const Prepared& p, size_t chunk) const;
   // Rank 0 receives the other ranks' shards of a chunk; false on the other ranks.
   bool gather(Learner& learner, std::vector<Adapted>& adapted, std::vector<torch::Tensor>& outputs,
               int first, int last);
@@ -49,7 +47,6 @@ class Evaluator {
   const tasks::TaskFamily& family_;
   EvalConfig config_;
   std::vector<EvalSet> sets_;
-  int chunk_ = 1, shards_ = 1;
   std::vector<Prepared> prepared_;
   int rank_, world_;
 };

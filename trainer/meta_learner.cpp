@@ -117,9 +117,8 @@ void Learner::sum_across_ranks(std::vector<torch::Tensor>& grads, StepStats& s) 
   int64_t offset = 0;
   for (auto& g : grads) {
     const int64_t n = g.numel();
-    g = flat.narrow(0, offset, n)
-            .view(g.sizes())
-            .clone();  // owned: the optimizer resets grads in place
+    // Owned, not a view of `flat`: the optimizer resets gradients in place.
+    g = flat.narrow(0, offset, n).view(g.sizes()).clone();
     offset += n;
   }
   torch::Tensor stats = torch::tensor({s.loss, s.support_before, s.support_after}, torch::kFloat64);
