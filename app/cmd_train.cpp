@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "app/commands.h"
+#include "trainer/config.h"
 #include "trainer/run.h"
 
 namespace hc::app {
@@ -21,6 +22,9 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--run-dir", o->run_dir, "Run directory (default: runs/<config>-<time>)");
   cmd->add_option("--resume", o->resume, "Continue the run in this directory exactly");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress display");
+  auto print_config = std::make_shared<bool>(false);
+  cmd->add_flag("--print-config", *print_config,
+                "Print the resolved configuration (every key, defaults included) and exit");
   auto log_every = std::make_shared<std::string>();
   cmd->add_option("--log-every", *log_every,
                   "Train records every N steps (the same as train.log_every=N; stored in the run)");
@@ -46,7 +50,7 @@ Command add_train(CLI::App& app) {
   dist->add_option("--dist-timeout", o->dist.timeout_s,
                    "Seconds a rank waits for the others before stopping with an error")
       ->capture_default_str();
-  return [o, args, log_every]() {
+  return [o, args, log_every, print_config]() {
     o->dist.complete_from_environment();
     if (o->resume.empty()) {
       if (args->empty()) throw ConfigError("train: a config file is required (or --resume DIR)");
@@ -57,6 +61,13 @@ Command add_train(CLI::App& app) {
     }
     // An option that changes the outputs is a config key, so a resumed run repeats it.
     if (!log_every->empty()) o->overrides.push_back("train.log_every=" + *log_every);
+    if (*print_config) {
+      if (!o->resume.empty())
+        throw ConfigError(
+            "--print-config prints a new run's configuration: give CONFIG, not --resume");
+      fmt::print("{}", to_yaml(trainer::load_run_config(o->config, o->overrides).to_yaml()));
+      return 0;
+    }
     trainer::train(*o);
     return 0;
   };

@@ -4,7 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
+#include "base/io.h"
 #include "trainer/config.h"
 
 namespace hc::trainer {
@@ -62,6 +65,60 @@ TEST(TrainConfig, BadValuesAreRejectedClearly) {
   expect_has(error_of(kGood, {"family.frac_ood=2"}), "family.frac_ood");
   expect_has(error_of(kGood, {"train.threads=-2"}), "train.threads");
   expect_has(error_of(kGood, {"policy.hiden=3"}), "unknown key 'policy.hiden'");
+}
+
+// Every key of a resolved configuration, flattened ("learner.meta_batch"), as emitted YAML.
+void flatten(const YAML::Node& node, const std::string& prefix,
+             std::map<std::string, std::string>& out) {
+  if (!node.IsMap()) {
+    out[prefix] = to_yaml(node);
+    return;
+  }
+  for (const auto& kv : node)
+    flatten(kv.second, (prefix.empty() ? "" : prefix + ".") + kv.first.as<std::string>(), out);
+}
+
+// The list of differences at the top of each quick config (configs/quick/differences.sh) is
+// exactly what differs between it and its paper counterpart, both resolved by this build.
+TEST(QuickConfigs, StateExactlyHowTheyDifferFromThePaper) {
+  namespace fs = std::filesystem;
+  const fs::path root(HYPERCOMP_SOURCE_DIR);
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(root / "configs/quick")) {
+    const std::string name = e.path().filename().string();
+    std::string paper;
+    for (const char* family : {"goals_", "preference_"})
+      if (name.rfind(family, 0) == 0) paper = "compositional_" + name;
+    if (name.rfind("hyperteacher_", 0) == 0) paper = name;
+    if (paper.empty()) continue;
+    SCOPED_TRACE(name);
+    std::map<std::string, std::string> quick, reference, listed;
+    flatten(load_run_config(e.path().string()).to_yaml(), "", quick);
+    flatten(load_run_config((root / "configs/paper" / paper).string()).to_yaml(), "", reference);
+    std::istringstream text(read_file(e.path().string()));
+    bool inside = false;
+    for (std::string line; std::getline(text, line);) {
+      if (line.rfind("# Differences from configs/paper/" + paper, 0) == 0) inside = true;
+      if (!inside || line.rfind("#   ", 0) != 0) continue;
+      const size_t colon = line.find(": "), paren = line.rfind(" (paper ");
+      ASSERT_NE(colon, std::string::npos) << line;
+      ASSERT_NE(paren, std::string::npos) << line;
+      const std::string key = line.substr(4, colon - 4);
+      listed[key] = to_yaml(YAML::Load(line.substr(colon + 2, paren - colon - 2)));
+      EXPECT_EQ(to_yaml(YAML::Load(line.substr(paren + 8, line.size() - paren - 9))),
+                reference.count(key) ? reference[key] : "~")
+          << key;
+    }
+    ASSERT_TRUE(inside) << "no list of differences: run configs/quick/differences.sh";
+    std::map<std::string, std::string> expected;
+    for (const auto& [key, value] : quick)
+      if (!reference.count(key) || reference[key] != value) expected[key] = value;
+    for (const auto& [key, value] : reference)
+      if (!quick.count(key)) expected[key] = "~";
+    EXPECT_EQ(listed, expected) << "out of date: run configs/quick/differences.sh";
+    ++checked;
+  }
+  EXPECT_EQ(checked, 12);
 }
 
 }  // namespace
