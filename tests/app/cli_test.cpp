@@ -102,6 +102,19 @@ TEST(Cli, BadInputGivesOneClearErrorAndStatus) {
   EXPECT_NE(r.out.find("/nonexistent.yaml: cannot open"), std::string::npos) << r.out;
 }
 
+TEST(Cli, PrintConfigShowsTheResolvedConfigurationAndTrainsNothing) {
+  const auto r = run("train " HYPERCOMP_SOURCE_DIR
+                     "/configs/quick/goals_anil.yaml learner.inner_steps=3 --print-config");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("  inner_steps: 3\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  grid_size: 5\n"), std::string::npos) << "from the file";
+  EXPECT_NE(r.out.find("  identification_tasks: 256\n"), std::string::npos) << "a default";
+  const auto bad = run("train " HYPERCOMP_SOURCE_DIR
+                       "/configs/quick/goals_anil.yaml learner.inner_stepz=3 --print-config");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("inner_stepz"), std::string::npos) << bad.out;
+}
+
 TEST(Cli, CheckPassesOnEveryGridworld) {
   for (const char* family : {"compositional_goals", "compositional_preference"}) {
     const auto r = run(std::string("check ") + family);
