@@ -11,6 +11,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-openmp     # tensors and autograd, on an optimized BLAS
+  libdnnl-dev                          # bfloat16 matrix products (oneDNN, which LibTorch links)
   libgloo-dev                          # headers of the collectives c10d runs on (distributed)
   libtbb-dev libyaml-cpp-dev           # parallelism, configs
   libcli11-dev libspdlog-dev nlohmann-json3-dev

@@ -19,8 +19,14 @@ namespace hc::agents {
 torch::Tensor task_bmm(const torch::Tensor& a, const torch::Tensor& b, bool ta = false,
                        bool tb = false);
 
-// The profiler's name of a task_bmm call: hc::task_bmm_NN, _NT, _TN or _TT (ta, tb).
+// The profiler's name of a task_bmm call: hc::task_bmm_NN, _NT, _TN or _TT (ta, tb), with
+// bf16_ before the letters inside a bfloat16 PrecisionScope (precision.h).
 const char* task_bmm_name(bool ta, bool tb);
+
+// mask[t] * (op(a[t]) op(b[t])) elementwise, mask [T, M, N] a constant (in the closed-form
+// backward pass, a ReLU's derivative): each task's block is masked while still in cache.
+torch::Tensor task_bmm_masked(const torch::Tensor& a, const torch::Tensor& b, bool ta, bool tb,
+                              const torch::Tensor& mask);
 
 // bias[t] + a[t] b[t] with bias [T, N] added to every row (fused into the product).
 torch::Tensor task_baddbmm(const torch::Tensor& bias, const torch::Tensor& a,

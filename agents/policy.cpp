@@ -5,6 +5,41 @@
 #include "agents/bmm.h"
 
 namespace hc::agents {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+// ReLU as a product with a constant mask, {z * mask, mask} with mask = (z > 0): its derivative
+// is the same mask, and no autograd node materialises zeros for the mask's own gradient. One
+// pass over z makes both (a comparison, a conversion and a product would make three).
+struct MaskedRelu : torch::autograd::Function<MaskedRelu> {
+  static tensor_list forward(AutogradContext* ctx, const torch::Tensor& z_in) {
+    const torch::Tensor z = z_in.contiguous();
+    torch::Tensor act = torch::empty_like(z), mask = torch::empty_like(z);
+    AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "hc::masked_relu", [&] {
+      const scalar_t* pz = z.data_ptr<scalar_t>();
+      scalar_t *pa = act.data_ptr<scalar_t>(), *pm = mask.data_ptr<scalar_t>();
+      at::parallel_for(0, z.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const scalar_t m = pz[i] > scalar_t(0) ? scalar_t(1) : scalar_t(0);
+          pm[i] = m;
+          pa[i] = pz[i] * m;  // not max(z, 0): the same values (and signed zeros) as z * mask
+        }
+      });
+    });
+    ctx->mark_non_differentiable({mask});
+    ctx->save_for_backward({mask});
+    ctx->set_materialize_grads(false);  // the mask's gradient is never used: no zeros for it
+    return {act, mask};
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    if (!grads[0].defined()) return {torch::Tensor()};
+    return {grads[0] * ctx->get_saved_variables()[0]};
+  }
+};
+
+}  // namespace
 
 torch::Tensor network_forward(const std::vector<Layer>& net, const Inputs& x) {
   torch::Tensor z;
@@ -40,15 +75,9 @@ std::pair<torch::Tensor, Fast> PolicyImpl::loss_and_grad(const Fast& fast, const
     std::vector<torch::Tensor> acts, masks;
     torch::Tensor z = z0;
     for (const Layer& l : ls) {
-      // ReLU as a product with a constant mask: its derivative is the same mask, and no
-      // autograd node materialises zeros for the mask's own gradient.
-      torch::Tensor mask;
-      {
-        torch::NoGradGuard constant;
-        mask = z.gt(0).to(z.scalar_type());
-      }
-      acts.push_back(z * mask);
-      masks.push_back(mask);
+      tensor_list relu = MaskedRelu::apply(z);
+      acts.push_back(std::move(relu[0]));
+      masks.push_back(std::move(relu[1]));
       z = task_baddbmm(l.b, acts.back(), l.w);
     }
     loss = task_loss(z, y).detach();
@@ -57,7 +86,7 @@ std::pair<torch::Tensor, Fast> PolicyImpl::loss_and_grad(const Fast& fast, const
     for (size_t i = ls.size(); i-- > 0;) {
       dw[i] = task_bmm(acts[i], g, /*ta=*/true, /*tb=*/false);
       db[i] = g.sum(1);
-      g = task_bmm(g, ls[i].w, /*ta=*/false, /*tb=*/true) * masks[i];
+      g = task_bmm_masked(g, ls[i].w, /*ta=*/false, /*tb=*/true, masks[i]);
     }
     grads.push_back(g);
     for (size_t i = 0; i < ls.size(); ++i) {

@@ -64,16 +64,22 @@ if [[ $what == meta || $what == all ]]; then
     read -r task model steps <<<"$row"
     for threads in 1 2; do
       name="$task/$model/threads:$threads"
-      build/bench/hc_meta_step_bench --benchmark_filter="^$name/" --benchmark_format=json \
-        >"$OUT/meta_${task}_${model}_$threads.json" 2>/dev/null
+      # Ours in float32 and, where its products are large enough, with learner.precision bf16.
+      variants=("")
+      [[ $task == hyperteacher ]] && variants+=("/bf16")
+      for v in "${variants[@]}"; do
+        build/bench/hc_meta_step_bench --benchmark_filter="^$name${v:-}/iterations" --benchmark_format=json \
+          >"$OUT/meta_${task}_${model}_$threads${v/\//_}.json" 2>/dev/null
+      done
       # The peer as a careful user runs it (--malloc tuned, its default), then with glibc's
       # default allocator settings, for reference.
       "$PY" "$PEER/meta_step.py" --task "$task" --model "$model" --threads "$threads" --steps "$steps" \
         --malloc tuned >"$OUT/peer_meta_${task}_${model}_$threads.txt" 2>&1
       "$PY" "$PEER/meta_step.py" --task "$task" --model "$model" --threads "$threads" --steps "$steps" \
         --malloc default >"$OUT/peer_untuned_meta_${task}_${model}_$threads.txt" 2>&1
-      "$PY" - "$OUT/meta_${task}_${model}_$threads.json" "$OUT/peer_meta_${task}_${model}_$threads.txt" \
-        "$task/$model" "$threads" "$OUT/peer_untuned_meta_${task}_${model}_$threads.txt" <<'EOF'
+      for v in "${variants[@]}"; do
+        "$PY" - "$OUT/meta_${task}_${model}_$threads${v/\//_}.json" "$OUT/peer_meta_${task}_${model}_$threads.txt" \
+          "$task/$model${v:+ (bf16)}" "$threads" "$OUT/peer_untuned_meta_${task}_${model}_$threads.txt" <<'EOF'
 import json, sys
 b = json.load(open(sys.argv[1]))["benchmarks"][0]
 ours = b["real_time"]
@@ -85,6 +91,7 @@ floor_txt = f"{floor:,.0f} ms" if floor else "-"
 frac = f"{floor / ours:.0%}" if floor else "-"
 print(f"| {sys.argv[3]} | {sys.argv[4]} | {ours:,.0f} | {peer:,.0f} | {peer / ours:.2f}x | {untuned:,.0f} | {floor_txt} | {frac} | {b['peak_rss_mb']:,.0f} MB |")
 EOF
+      done
     done
   done
   build/bench/hc_meta_step_bench --benchmark_filter='intra_op' --benchmark_format=json \

@@ -17,6 +17,7 @@
 #include <map>
 
 #include "agents/bmm.h"
+#include "agents/precision.h"
 #include "trainer/batch.h"
 #include "trainer/config.h"
 #include "trainer/meta_learner.h"
@@ -34,7 +35,8 @@ struct Setup {
 };
 
 std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& model, int threads,
-                                  const std::string& parallel) {
+                                  const std::string& parallel,
+                                  const std::string& precision = "fp32") {
   YAML::Node root;
   if (task == "hyperteacher") {
     root["family"]["name"] = "hyperteacher";
@@ -56,6 +58,8 @@ std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& mo
   root["learner"]["inner_steps"] =
       std::getenv("HC_INNER_STEPS") ? std::atoi(std::getenv("HC_INNER_STEPS")) : 10;
   if (std::getenv("HC_FIRST_ORDER")) root["learner"]["first_order"] = true;
+  root["learner"]["precision"] =
+      std::getenv("HC_PRECISION") ? std::getenv("HC_PRECISION") : precision;
   root["train"]["threads"] = threads;
   root["train"]["parallel"] = parallel;
   // One shard per thread, as the peer's single process uses its threads.
@@ -129,8 +133,12 @@ double compute_floor_ms(Setup& s) {
       if (name == "aten::mm") return torch::mm(in[0], in[1]);
       if (name == "aten::bmm") return torch::bmm(in[0], in[1]);
       if (name == "aten::addmm") return torch::addmm(in[0], in[1], in[2]);
-      if (name.rfind("hc::task_bmm_", 0) == 0)
+      if (name.rfind("hc::task_bmm_", 0) == 0) {
+        const agents::PrecisionScope scope(name.find("bf16") != std::string::npos
+                                               ? agents::Precision::kBf16
+                                               : agents::Precision::kFp32);
         return agents::task_bmm(in[0], in[1], name[name.size() - 2] == 'T', name.back() == 'T');
+      }
       return torch::baddbmm(in[0], in[1], in[2]);
     };
     if ((name == "aten::mm" || name == "aten::bmm" || name.rfind("hc::", 0) == 0) && in.size() < 2)
@@ -162,8 +170,8 @@ int64_t peak_rss_mb() {
 }
 
 void BM_MetaStep(benchmark::State& state, std::string task, std::string model, int threads,
-                 std::string parallel) {
-  auto s = make_setup(task, model, threads, parallel);
+                 std::string parallel, std::string precision) {
+  auto s = make_setup(task, model, threads, parallel, precision);
   s->learner->step(s->shards);  // warm-up (allocator, first-touch)
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -182,16 +190,21 @@ void BM_MetaStep(benchmark::State& state, std::string task, std::string model, i
 }
 
 void register_rows() {
+  // learner.precision bf16 rows where its products are large enough to use it (the
+  // gridworld's are not: there it is float32 either way).
   for (int threads : {1, 2}) {
     for (const char* model : {"hnet_linear", "anil", "learned_init"})
-      benchmark::RegisterBenchmark(
-          fmt::format("hyperteacher/{}/threads:{}", model, threads).c_str(), BM_MetaStep,
-          "hyperteacher", model, threads, "shards")
-          ->Iterations(3)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
+      for (const char* precision : {"fp32", "bf16"})
+        benchmark::RegisterBenchmark(fmt::format("hyperteacher/{}/threads:{}{}", model, threads,
+                                                 std::string(precision) == "bf16" ? "/bf16" : "")
+                                         .c_str(),
+                                     BM_MetaStep, "hyperteacher", model, threads, "shards",
+                                     precision)
+            ->Iterations(3)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(fmt::format("grid/hnet_linear/threads:{}", threads).c_str(),
-                                 BM_MetaStep, "grid", "hnet_linear", threads, "shards")
+                                 BM_MetaStep, "grid", "hnet_linear", threads, "shards", "fp32")
         ->Iterations(5)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
@@ -199,7 +212,7 @@ void register_rows() {
   // The alternative to sharding: one shard on LibTorch's own intra-op threads.
   for (const char* task : {"hyperteacher", "grid"})
     benchmark::RegisterBenchmark(fmt::format("{}/hnet_linear/intra_op_threads:2", task).c_str(),
-                                 BM_MetaStep, task, "hnet_linear", 2, "intra_op")
+                                 BM_MetaStep, task, "hnet_linear", 2, "intra_op", "fp32")
         ->Iterations(3)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
@@ -209,7 +222,8 @@ void register_rows() {
 
 int main(int argc, char** argv) {
   // --steps-only TASK MODEL THREADS N: run N steps of one row and nothing else (for profilers);
-  // with HC_PROFILE set, then print the per-operator profile and the compute floor.
+  // with HC_PROFILE set, then print the per-operator profile and the compute floor;
+  // HC_PRECISION=bf16 for learner.precision bf16.
   if (argc == 6 && std::string(argv[1]) == "--steps-only") {
     auto s = make_setup(argv[2], argv[3], std::stoi(argv[4]), "shards");
     const auto t0 = std::chrono::steady_clock::now();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agents/factory.h"
+#include "agents/precision.h"
 #include "base/config.h"
 #include "tasks/task_family.h"
 #include "trainer/inner.h"
@@ -55,6 +56,7 @@ struct LearnerConfig {
   Schedule outer_schedule = Schedule::kConstant;
   double outer_weight_decay = 1e-2;
   double grad_clip = 1.0;
+  agents::Precision precision = agents::Precision::kFp32;
 
   template <class V>
   void fields(V& v) {
@@ -74,6 +76,9 @@ struct LearnerConfig {
     v("outer_weight_decay", outer_weight_decay, "outer AdamW weight decay", in_range(0.0, 10.0));
     v("grad_clip", grad_clip, "clip the meta-gradient's global norm (0: no clipping)",
       in_range(0.0, 1e9));
+    v("precision", precision,
+      "operands of the large per-task matrix products: fp32, or bf16 (bfloat16 operands, "
+      "float32 sums; on CPUs without AVX512-BF16 or AMX it runs as fp32)");
   }
 };
 

@@ -7,6 +7,7 @@
 #include <tbb/task_arena.h>
 
 #include <cmath>
+#include <optional>
 
 namespace hc::trainer {
 
@@ -64,7 +65,15 @@ Adapted Learner::adapt_inner(const Batch& b, bool create_graph, agents::Features
 Learner::ShardResult Learner::shard_step(const Batch& b, int64_t total_tasks) {
   ShardResult r;
   torch::Tensor loss;
+  // learner.precision applies from here on: to the query loss and the backward pass that
+  // differentiates it, never to the inner loop (adapt_inner). Rounding in the inner loop moves
+  // the point the whole loop is linearised at, and its adaptive steps amplify that a hundredfold
+  // and more in the meta-gradient (float32 and float64 meta-gradients differ by a hundred
+  // float32 roundoffs or more); in the backward pass an error stays of the order of the
+  // roundoff (docs/performance.md, and the tests Bf16MetaGradient).
+  std::optional<agents::PrecisionScope> precision;
   if (imitation()) {
+    precision.emplace(config_.precision);
     // Behaviour cloning with the true latent, on the support and the query rows.
     const agents::Fast fast = policy_->fast_from_latent(b.latents);
     loss = (agents::task_loss(policy_->forward(fast, policy_->encode(b.support.x)), b.support.y) +
@@ -74,6 +83,7 @@ Learner::ShardResult Learner::shard_step(const Batch& b, int64_t total_tasks) {
     const Adapted a = adapt_inner(b, !config_.first_order, nullptr);
     r.before = a.support_before.sum().item<double>();
     r.after = a.support_after.sum().item<double>();
+    precision.emplace(config_.precision);
     loss = agents::task_loss(policy_->forward(a.fast, policy_->encode(b.query.x)), b.query.y);
   }
   const torch::Tensor shard_loss = loss.sum() / static_cast<double>(total_tasks);

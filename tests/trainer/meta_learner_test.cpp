@@ -132,6 +132,49 @@ TEST(InnerOptimizer, ClipsEachTaskToTheLimit) {
 }
 
 // On every family, adaptation lowers the support loss of the initial policy.
+// The fused Adam/AdamW step computes, forward and backward, exactly what the tensor expression
+// of the update computes with LibTorch's own operations and autograd.
+TEST(InnerOptimizer, FusedStepIsTheTensorExpressionToTheLastBit) {
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64})
+    for (const char* kind : {"adam", "adamw"})
+      for (int t : {1, 3}) {
+        torch::manual_seed(t);
+        const auto opt = torch::TensorOptions().dtype(dtype);
+        const torch::Tensor p0 = torch::randn({4, 3, 5}, opt).requires_grad_();
+        const torch::Tensor g0 = (torch::randn({4, 3, 5}, opt) * 1e-3).requires_grad_();
+        const torch::Tensor m0 = (torch::randn({4, 3, 5}, opt) * 1e-3).requires_grad_();
+        const torch::Tensor v0 = (torch::rand({4, 3, 5}, opt) * 1e-6).requires_grad_();
+        const std::vector<torch::Tensor> up = {torch::randn({4, 3, 5}, opt),
+                                               torch::randn({4, 3, 5}, opt),
+                                               torch::randn({4, 3, 5}, opt)};
+        InnerOptimizer o;
+        o.kind = enum_value<InnerKind>(kind);
+        o.lr = 0.3;
+        o.weight_decay = 0.01;
+        // The expression, written with tensor operations.
+        const double c1 = 1.0 - std::pow(o.b1, t), c2 = 1.0 - std::pow(o.b2, t);
+        const torch::Tensor m = o.b1 * m0 + (1.0 - o.b1) * g0;
+        const torch::Tensor v = o.b2 * v0 + (1.0 - o.b2) * g0 * g0;
+        torch::Tensor u = (m / c1) / ((v / c2 + o.eps_root).sqrt() + o.eps);
+        if (o.kind == InnerKind::kAdamw) u = u + o.weight_decay * p0;
+        const torch::Tensor p = p0 - o.lr * u;
+        const auto want = torch::autograd::grad({p, m, v}, {p0, g0, m0, v0}, up);
+        // The optimiser.
+        InnerOptimizer::State s;
+        s.m = {m0};
+        s.v = {v0};
+        s.t = t - 1;
+        const torch::Tensor fused = o.step({p0}, {g0}, s)[0];
+        EXPECT_TRUE(torch::equal(fused, p) && torch::equal(s.m[0], m) && torch::equal(s.v[0], v))
+            << kind << " step " << t;
+        const auto got = torch::autograd::grad({fused, s.m[0], s.v[0]}, {p0, g0, m0, v0}, up);
+        for (size_t i = 0; i < got.size(); ++i)
+          EXPECT_TRUE(torch::equal(got[i], want[i]))
+              << kind << " step " << t << " gradient " << i << ": max difference "
+              << (got[i] - want[i]).abs().max().item<double>();
+      }
+}
+
 class InnerLoop : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(InnerLoop, LowersTheSupportLoss) {
