@@ -39,6 +39,10 @@ struct MaskedRelu : torch::autograd::Function<MaskedRelu> {
   }
 };
 
+// Below this many entries the fused kernel's fixed cost (a custom autograd node) outweighs the
+// memory passes it saves (the gridworlds' activations are a few thousand entries).
+constexpr int64_t kFusedReluMin = int64_t{1} << 16;
+
 }  // namespace
 
 torch::Tensor network_forward(const std::vector<Layer>& net, const Inputs& x) {
@@ -75,9 +79,21 @@ std::pair<torch::Tensor, Fast> PolicyImpl::loss_and_grad(const Fast& fast, const
     std::vector<torch::Tensor> acts, masks;
     torch::Tensor z = z0;
     for (const Layer& l : ls) {
-      tensor_list relu = MaskedRelu::apply(z);
-      acts.push_back(std::move(relu[0]));
-      masks.push_back(std::move(relu[1]));
+      if (z.numel() >= kFusedReluMin) {
+        tensor_list relu = MaskedRelu::apply(z);
+        acts.push_back(std::move(relu[0]));
+        masks.push_back(std::move(relu[1]));
+      } else {
+        // Small activations: three ATen operations cost less than one custom autograd node,
+        // and compute the same values.
+        torch::Tensor mask;
+        {
+          torch::NoGradGuard constant;
+          mask = z.gt(0).to(z.scalar_type());
+        }
+        acts.push_back(z * mask);
+        masks.push_back(std::move(mask));
+      }
       z = task_baddbmm(l.b, acts.back(), l.w);
     }
     loss = task_loss(z, y).detach();

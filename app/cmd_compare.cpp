@@ -214,6 +214,12 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
            {{"test", false}, {"ood", true}});
   if (has("id/r2"))
     curves("r2", g.name + ": identification R² (OOD tasks)" + band, {{"id", false}});
+  // How well adaptation fits a task it is shown: a modular learner that has found the modules
+  // fits held-out combinations as well as trained ones; a gap that stays open says it has not.
+  curves(
+      "support_loss_after",
+      g.name + ": support loss after adaptation, in-distribution (solid) and OOD (dashed)" + band,
+      {{"test", false}, {"ood", true}});
 #endif
   return body;
 }

@@ -1,8 +1,7 @@
 #include "trainer/batch.h"
 
+#include "base/parallel.h"
 #include "trainer/distributed.h"
-
-#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,7 +14,7 @@ using tasks::TargetKind;
 std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                       std::span<const uint64_t> seeds) {
   std::vector<tasks::TaskData> out(ids.size());
-  tbb::parallel_for(size_t{0}, ids.size(), [&](size_t i) {
+  parallel_for(size_t{0}, ids.size(), [&](size_t i) {
     out[i] = family.make_task_data(family.task_space().task(ids[i]), seeds[i]);
   });
   return out;
@@ -47,7 +46,7 @@ SetTensors pack_set(const tasks::TaskFamily& family, std::span<const tasks::Task
   if (!sparse)
     dense = torch::zeros({tasks, n, d});
   else
-    tbb::parallel_for(int64_t{0}, tasks, [&](int64_t t) {
+    parallel_for(int64_t{0}, tasks, [&](int64_t t) {
       for (float v : set(t).inputs) nnz[t] += v != 0.0f;
     });
   std::vector<int64_t> first(tasks + 1, 0);
@@ -61,7 +60,7 @@ SetTensors pack_set(const tasks::TaskFamily& family, std::span<const tasks::Task
     x.row = torch::empty({first[tasks]}, torch::kInt64);
     x.offsets = torch::empty({tasks * n}, torch::kInt64);
   }
-  tbb::parallel_for(int64_t{0}, tasks, [&](int64_t t) {
+  parallel_for(int64_t{0}, tasks, [&](int64_t t) {
     const tasks::Dataset& ds = set(t);
     const int64_t rows = ds.rows;
     int64_t* labels = s.y.labels.data_ptr<int64_t>() + t * n;

@@ -1,9 +1,10 @@
 #include "trainer/meta_learner.h"
 
 #include "agents/tensor_cache.h"
+#include "base/parallel.h"
 
 #include <ATen/Parallel.h>
-#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
 
 #include <cmath>
@@ -31,7 +32,7 @@ void Learner::for_shards(size_t n, const std::function<void(size_t)>& fn) {
   }
   tbb::task_arena arena(threads_);
   arena.execute([&] {
-    tbb::parallel_for(
+    parallel_for(
         size_t{0}, n,
         [&](size_t i) {
           at::set_num_threads(1);  // this worker thread's own LibTorch/OpenMP setting

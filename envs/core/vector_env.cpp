@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
 
 #include "base/error.h"
+#include "base/parallel.h"
 
 namespace hc::envs {
 namespace {
@@ -15,15 +16,17 @@ void for_chunks(int n, int grain, Fn&& fn) {
     fn(0, n);
     return;
   }
-  tbb::parallel_for(tbb::blocked_range<int>(0, n, grain),
-                    [&](const tbb::blocked_range<int>& r) { fn(r.begin(), r.end()); },
-                    tbb::simple_partitioner());
+  parallel_for_range(
+      tbb::blocked_range<int>(0, n, grain),
+      [&](const tbb::blocked_range<int>& r) { fn(r.begin(), r.end()); }, tbb::simple_partitioner());
 }
 
 }  // namespace
 
-VectorEnv::VectorEnv(const EnvFamily& family, int num_envs, int grain) : grain_(std::max(1, grain)) {
-  if (num_envs < 1) throw EnvError(fmt::format("VectorEnv: num_envs = {}, expected >= 1", num_envs));
+VectorEnv::VectorEnv(const EnvFamily& family, int num_envs, int grain)
+    : grain_(std::max(1, grain)) {
+  if (num_envs < 1)
+    throw EnvError(fmt::format("VectorEnv: num_envs = {}, expected >= 1", num_envs));
   envs_.reserve(num_envs);
   for (int i = 0; i < num_envs; ++i) envs_.push_back(family.make_env());
   obs_size_ = envs_[0]->observation_spec().size();
@@ -74,10 +77,9 @@ void VectorEnv::step_one(int i, const Action& a) {
 
 void VectorEnv::step(std::span<const Action> actions, std::span<const uint8_t> active) {
   if (actions.size() != envs_.size() || (!active.empty() && active.size() != envs_.size()))
-    throw EnvError(fmt::format("VectorEnv::step: got {} actions{} for {} environments",
-                               actions.size(),
-                               active.empty() ? "" : fmt::format(" and {} flags", active.size()),
-                               envs_.size()));
+    throw EnvError(fmt::format(
+        "VectorEnv::step: got {} actions{} for {} environments", actions.size(),
+        active.empty() ? "" : fmt::format(" and {} flags", active.size()), envs_.size()));
   if (!envs_[0]->started()) throw EnvError("VectorEnv::step called before reset()");
   // Validate everything first so that a bad action leaves no environment half-stepped. The
   // flags live here, not in the environments, so this pass touches no environment's memory.

@@ -170,6 +170,17 @@ std::unique_ptr<Expert> LanderFamily::make_expert() const {
   return std::make_unique<LanderExpert>();
 }
 
+std::vector<tasks::Subroutine> LanderFamily::subroutines() const {
+  std::vector<tasks::Subroutine> out;
+  for (size_t m = 0; m < bank_.size(); ++m) {
+    tasks::Subroutine s{module_name(bank_[m]),
+                        fmt::format("landing under the {} module alone", module_name(bank_[m]))};
+    s.uses_task = [bit = 1 << m](const tasks::Task& t) { return t.values[0] == bit; };
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 LanderEnv::LanderEnv(const EnvFamily& family, const LanderConfig& config,
                      const std::vector<LanderModule>& bank)
     : Env(family, config.max_steps), config_(config), bank_(bank) {}

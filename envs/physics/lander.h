@@ -218,6 +218,8 @@ class LanderFamily : public EnvFamily {
 
   std::unique_ptr<Env> make_env() const override;
   std::unique_ptr<Expert> make_expert() const override;
+  // One per force module: landing under that module alone, as the hyperteacher's module_m.
+  std::vector<tasks::Subroutine> subroutines() const override;
   double discount() const override { return config_.discount; }
   double expert_success_threshold() const override { return 0.98; }
   // A tenth of the lateral range, a fifth of the throttle's.

@@ -135,6 +135,18 @@ std::unique_ptr<Env> PushFamily::make_env() const {
 
 std::unique_ptr<Expert> PushFamily::make_expert() const { return std::make_unique<PushExpert>(); }
 
+std::vector<tasks::Subroutine> PushFamily::subroutines() const {
+  std::vector<tasks::Subroutine> out;
+  for (int f = 0; f < 3; ++f) {
+    tasks::Subroutine s{
+        fmt::format("floor_{}", kFloors[f]),
+        fmt::format("pushing on the {} floor (every object, zone and mass)", kFloors[f])};
+    s.uses_task = [f](const tasks::Task& t) { return t.values[2] == f; };  // factor "floor"
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 PushEnv::PushEnv(const EnvFamily& family, const PushConfig& config)
     : Env(family, config.max_steps), config_(config) {}
 

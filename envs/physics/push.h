@@ -178,6 +178,8 @@ class PushFamily : public EnvFamily {
 
   std::unique_ptr<Env> make_env() const override;
   std::unique_ptr<Expert> make_expert() const override;
+  // One per floor: pushing on a normal, an icy or a sticky floor (any object, zone and mass).
+  std::vector<tasks::Subroutine> subroutines() const override;
   double discount() const override { return config_.discount; }
   double expert_success_threshold() const override { return 0.98; }
   // A tenth of the action range: closer than that, two forces push alike.

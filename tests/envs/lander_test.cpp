@@ -192,6 +192,22 @@ void expect_expert_solves(const LanderFamily& family) {
   EXPECT_GE(rate, family.expert_success_threshold()) << solved << " of " << episodes;
 }
 
+// One subroutine per force module, selecting exactly the task of that module alone.
+TEST_F(Lander, SubroutinesAreTheTasksOfOneModuleAlone) {
+  const std::vector<tasks::Subroutine> subs = family_.subroutines();
+  ASSERT_EQ(subs.size(), config_.modules.size());
+  const auto& space = family_.task_space();
+  for (size_t m = 0; m < subs.size(); ++m) {
+    EXPECT_EQ(subs[m].name, config_.modules[m]);
+    const Task& alone = task({static_cast<M>(m)});
+    int selected = 0;
+    for (int64_t id = 0; id < space.size(); ++id) selected += subs[m].uses_task(space.task(id));
+    EXPECT_EQ(selected, 1) << subs[m].name;
+    EXPECT_TRUE(subs[m].uses_task(alone)) << subs[m].name;
+    EXPECT_FALSE(subs[m].uses_task(task({static_cast<M>(m), static_cast<M>((m + 1) % 8)})));
+  }
+}
+
 TEST_F(Lander, ExpertSolvesAtLeast98PercentOfEpisodes) { expect_expert_solves(family_); }
 
 TEST_F(Lander, DiscreteExpertSolvesAtLeast98PercentOfEpisodes) {

@@ -36,6 +36,25 @@ class Push : public ::testing::Test {
   }
 };
 
+// One subroutine per floor; together they partition the tasks, a third each.
+TEST_F(Push, SubroutinesAreTheFloors) {
+  const std::vector<tasks::Subroutine> subs = family_.subroutines();
+  ASSERT_EQ(subs.size(), 3u);
+  const char* names[] = {"floor_normal", "floor_icy", "floor_sticky"};
+  const auto& space = family_.task_space();
+  for (int64_t id = 0; id < space.size(); ++id) {
+    const Task& t = space.task(id);
+    int selecting = 0;
+    for (int f = 0; f < 3; ++f) {
+      EXPECT_EQ(subs[f].name, names[f]);
+      EXPECT_EQ(subs[f].uses_task(t), t.values[2] == f) << space.describe(t);
+      selecting += subs[f].uses_task(t);
+    }
+    EXPECT_EQ(selecting, 1) << space.describe(t);
+  }
+  EXPECT_TRUE(subs[1].uses_task(task("object=box zone=0 floor=icy mass=light")));
+}
+
 TEST_F(Push, HasTheDocumentedTaskSpaceAndSpecs) {
   EXPECT_EQ(family_.task_space().size(), 3 * 4 * 3 * 2);
   EXPECT_EQ(family_.splits().ood.size(), 18u);
