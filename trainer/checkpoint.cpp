@@ -56,22 +56,6 @@ void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
   atomic_write(path, checkpoint_bytes(policy, optimizer, s));
 }
 
-namespace {
-
-// A checkpoint stores its configuration as resolved by the build that wrote it; a later build
-// may know keys that build did not (with defaults that keep the old behaviour). Resolving the
-// stored text with this build tells whether it describes the same run.
-bool same_run(const std::string& stored, const std::string& resolved, const std::string& path) {
-  try {
-    return to_yaml(load_run_config_text(stored, path + " (its stored configuration)").to_yaml()) ==
-           resolved;
-  } catch (const Error&) {
-    return false;  // a key this build no longer reads: not the same run
-  }
-}
-
-}  // namespace
-
 CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& policy,
                                 torch::optim::Optimizer* optimizer, const std::string& config_file,
                                 const std::string& config_text) {
@@ -128,7 +112,8 @@ CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
     ar.read("threads", v), s.threads = v.toInt();
     ar.read("wall_time", v), s.wall_time = v.toDouble();
     ar.read("config", v), s.config = v.toStringRef();
-    if (!config_file.empty() && s.config != config_text && !same_run(s.config, config_text, path))
+    if (!config_file.empty() && s.config != config_text &&
+        !same_run_config(s.config, config_text, path + " (its stored configuration)"))
       throw Error(fmt::format("checkpoint '{}' was written by another configuration than '{}'",
                               path, config_file));
     torch::NoGradGuard no_grad;

@@ -202,7 +202,8 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         t.seed = trial_cfg.train.seed;
         const std::string resolved = to_yaml(trial_cfg.to_yaml());
         const fs::path cfg_file = dir / "config.yaml";
-        const bool same = fs::exists(cfg_file) && read_file(cfg_file.string()) == resolved;
+        const bool same = fs::exists(cfg_file) && same_run_config(read_file(cfg_file.string()),
+                                                                  resolved, cfg_file.string());
         if (fs::exists(dir) && (!same || o.fresh)) {
           if (!o.fresh && fs::exists(cfg_file))
             throw Error(fmt::format(

@@ -78,4 +78,14 @@ int RunConfig::threads(int local_ranks) const {
                   static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, local_ranks));
 }
 
+bool same_run_config(const std::string& stored, const std::string& resolved,
+                     const std::string& path) {
+  if (stored == resolved) return true;
+  try {
+    return to_yaml(load_run_config_text(stored, path).to_yaml()) == resolved;
+  } catch (const Error&) {
+    return false;  // a key this build no longer reads: not the same run
+  }
+}
+
 }  // namespace hc::trainer

@@ -156,4 +156,10 @@ RunConfig load_run_config_text(const std::string& text, const std::string& path,
                                const std::vector<std::string>& overrides = {});
 RunConfig parse_run_config(const YAML::Node& root, const std::string& file);
 
+// Whether a configuration stored by the build that wrote a run (its resolved text) describes
+// the run whose text this build resolves to `resolved`: a later build may know keys the older
+// one did not, with defaults that keep the old behaviour. `path` names the stored text.
+bool same_run_config(const std::string& stored, const std::string& resolved,
+                     const std::string& path);
+
 }  // namespace hc::trainer

@@ -47,6 +47,22 @@ TEST(TrainConfig, DefaultsFillEverythingNotGiven) {
   EXPECT_EQ(to_yaml(again.to_yaml()), to_yaml(c.to_yaml()));
 }
 
+// A run stored by an older build (which did not know a key, here learner.precision) is the same
+// run when this build resolves its text to the same configuration; a changed value is not.
+TEST(TrainConfig, StoredConfigurationsAreComparedAsThisBuildResolvesThem) {
+  const RunConfig c = load_run_config_text("family: {name: compositional_goals}\n", "<test>");
+  const std::string resolved = to_yaml(c.to_yaml());
+  YAML::Node older = YAML::Load(resolved);
+  older["learner"].remove("precision");
+  EXPECT_NE(to_yaml(older), resolved);
+  EXPECT_TRUE(same_run_config(to_yaml(older), resolved, "<stored>"));
+  older["learner"]["inner_lr"] = 0.5;
+  EXPECT_FALSE(same_run_config(to_yaml(older), resolved, "<stored>"));
+  older = YAML::Load(resolved);
+  older["learner"]["no_such_key"] = 1;
+  EXPECT_FALSE(same_run_config(to_yaml(older), resolved, "<stored>"));
+}
+
 TEST(TrainConfig, BadValuesAreRejectedClearly) {
   expect_has(error_of(std::string(kGood) + "learner: {inner_lr: -1}\n"),
              "learner.inner_lr: expected a value in [1e-08, 1000], got '-1'");
