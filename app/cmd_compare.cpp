@@ -65,8 +65,15 @@ std::string seeds_of(const trainer::ComparedRun& r) {
   return s;
 }
 
-std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
-                         const fs::path& report_dir) {
+double training_time(const trainer::ComparedGroup& cg) {
+  double s = 0;
+  for (const auto& r : cg.runs)
+    for (const auto& t : r.trials) s += t.summary.value("wall_time_s", 0.0);
+  return s;
+}
+
+std::string report_group(const trainer::ComparedGroup& cg, const std::string& provenance,
+                         const fs::path& out, const fs::path& report_dir) {
   const trainer::PlanGroup& g = cg.group;
   const auto& runs = cg.runs;
   // Columns present in every run of the group.
@@ -113,6 +120,7 @@ std::string report_group(const trainer::ComparedGroup& cg, const fs::path& out,
 
   std::string body = fmt::format("\n## {}\n\n", g.name);
   if (!g.notes.empty()) body += g.notes + "\n\n";
+  body += provenance + "\n\n";
   body += "| run | policy | support | steps | seeds | wall time |";
   for (const auto& c : cols) body += " " + c.first + " |";
   if (closed) body += " closed-loop success ID / OOD (expert) |";
@@ -233,6 +241,7 @@ Command add_compare(CLI::App& app) {
   struct Options {
     std::vector<std::string> inputs;
     std::string out, runs, report, name = "comparison";
+    std::vector<std::string> groups;
     bool quiet = false, fresh = false;
   };
   auto o = std::make_shared<Options>();
@@ -245,6 +254,9 @@ Command add_compare(CLI::App& app) {
   cmd->add_option("--runs", o->runs, "Directory of the training runs (default: OUT/runs)");
   cmd->add_option("--report", o->report, "Markdown report path (default: OUT/results.md)");
   cmd->add_option("--name", o->name, "Group name when configs are given directly");
+  cmd->add_option("--group", o->groups,
+                  "Train and report only this group of the plan (repeatable); the report keeps "
+                  "the other groups' sections as they are");
   cmd->add_flag("--fresh", o->fresh, "Retrain runs even if a finished run exists");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress display for the runs");
   return [o]() {
@@ -258,6 +270,8 @@ Command add_compare(CLI::App& app) {
     trainer::Plan plan;
     if (is_plan) {
       plan = trainer::load_plan(files[0]);
+    } else if (!o->groups.empty()) {
+      throw ConfigError("compare: --group selects groups of a plan file; give one plan file");
     } else {
       trainer::PlanGroup g;
       g.name = o->name;
@@ -283,18 +297,63 @@ Command add_compare(CLI::App& app) {
     if (!o->report.empty()) command += " --report " + o->report;
     if (!is_plan && o->name != "comparison") command += " --name " + o->name;
 
-    const trainer::Comparison result = trainer::compare(plan, options);
+    // --group: train those groups alone. Their sections replace their old ones; the other
+    // groups' sections are kept as an earlier call wrote them, each with its own provenance.
+    std::set<std::string> known, chosen(o->groups.begin(), o->groups.end());
+    for (const auto& g : plan.groups) known.insert(g.name);
+    for (const auto& name : chosen)
+      if (!known.count(name))
+        throw ConfigError(
+            fmt::format("compare: --group '{}' is not a group of '{}' (its groups: {})", name,
+                        files[0], fmt::join(known, ", ")));
+    const std::string old_report =
+        !chosen.empty() && fs::exists(report_path) ? read_file(report_path) : "";
+    trainer::Plan selected = plan;
+    if (!chosen.empty())
+      std::erase_if(selected.groups, [&](const auto& g) { return !chosen.count(g.name); });
+
+    const trainer::Comparison result = trainer::compare(selected, options);
+
+    const std::string date = fmt::format(
+        "{:%Y-%m-%d %H:%M}", fmt::localtime(std::chrono::system_clock::to_time_t(started)));
+    std::map<std::string, std::string> sections;  // group -> region contents
+    for (const trainer::ComparedGroup& g : result.groups) {
+      const double t = training_time(g);
+      const std::string provenance = fmt::format(
+          "- generated {} by `{}{}`; machine: {}; training time {} (wall, sum over the group's "
+          "runs, which are reused while their configuration is unchanged)",
+          date, command, chosen.empty() ? "" : " --group " + g.group.name, machine_line(),
+          trainer::format_duration(t));
+      sections[g.group.name] = fmt::format("\n<!-- training_s: {:.1f} -->\n", t) +
+                               report_group(g, provenance, out, report_dir);
+    }
+    double total = 0;
+    std::string body;
+    for (const trainer::PlanGroup& g : plan.groups) {
+      const Region region("compare", g.name);
+      auto it = sections.find(g.name);
+      std::string inner;
+      if (it != sections.end()) {
+        inner = it->second;
+      } else if (auto kept = region.in(old_report)) {
+        inner = *kept;
+      } else {
+        inner = fmt::format("\n## {}\n\nNot generated yet: `{} --group {}`.\n", g.name, command,
+                            g.name);
+      }
+      const size_t at = inner.find("<!-- training_s: ");
+      if (at != std::string::npos) total += std::atof(inner.c_str() + at + 17);
+      body += "\n" + region.wrap(inner) + "\n";
+    }
 
     std::string md = fmt::format("# {}\n\n", plan.title);
     md += "Generated by `hypercomp compare` from real runs; do not edit by hand.\n\n";
-    md += fmt::format("- command: `{}`\n", command);
-    md += fmt::format("- machine: {}\n", machine_line());
     md += fmt::format(
-        "- generated {}; total training time {} (wall, sum over the runs, which are reused while "
-        "their configuration is unchanged)\n",
-        fmt::format("{:%Y-%m-%d %H:%M}",
-                    fmt::localtime(std::chrono::system_clock::to_time_t(started))),
-        trainer::format_duration(result.wall_time));
+        "- command: `{}` (one group alone: `--group NAME`; each section says "
+        "when, where and by which command it was generated)\n",
+        command);
+    md += fmt::format("- total training time {} (wall, sum over every section's runs)\n",
+                      trainer::format_duration(total));
     if (!plan.seeds.empty())
       md += fmt::format(
           "- seeds: {} (every run is trained once per seed, unless its group lists "
@@ -314,7 +373,7 @@ Command add_compare(CLI::App& app) {
         "the decoder fitted on latents shuffled across tasks, and the probe on the untrained "
         "initialisation at step 0 (adaptation alone can make latents linearly decodable, most of "
         "all from the many adapted weights of monolithic learners).\n";
-    for (const trainer::ComparedGroup& g : result.groups) md += report_group(g, out, report_dir);
+    md += body;
     atomic_write(report_path, md);
     fmt::print(stderr, "report written to {}\n", report_path);
     return 0;

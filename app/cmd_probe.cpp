@@ -270,29 +270,21 @@ std::string report_family(const std::string& family, const std::vector<const Mod
 // The report is written between its probe markers if it exists (it may be hand-written around
 // them), or as a new file. An existing file without the markers is refused, before any work.
 struct Report {
-  std::string path, begin, end;
-  Report(std::string p, const std::string& name)
-      : path(std::move(p)),
-        begin("<!-- probe:begin " + name + " -->"),
-        end("<!-- probe:end " + name + " -->") {
-    if (!fs::exists(path)) return;
-    const std::string text = read_file(path);
-    const size_t b = text.find(begin), e = text.find(end);
-    if (b == std::string::npos || e == std::string::npos || e < b)
+  std::string path;
+  Region region;
+  Report(std::string p, const std::string& name) : path(std::move(p)), region("probe", name) {
+    if (fs::exists(path) && !region.in(read_file(path)))
       throw Error(
           fmt::format("report '{}' exists and has no region '{}' ... '{}' to write the "
                       "results into; add the two lines, or choose another --report",
-                      path, begin, end));
+                      path, region.begin, region.end));
   }
   void write(const std::string& md) const {
     if (!fs::exists(path)) {
-      atomic_write(path,
-                   "# Structural compositionality probe\n\n" + begin + "\n" + md + end + "\n");
+      atomic_write(path, "# Structural compositionality probe\n\n" + region.wrap("\n" + md) + "\n");
       return;
     }
-    const std::string text = read_file(path);
-    const size_t b = text.find(begin), e = text.find(end);
-    atomic_write(path, text.substr(0, b + begin.size()) + "\n" + md + text.substr(e));
+    atomic_write(path, region.replaced(read_file(path), "\n" + md));
   }
 };
 

@@ -75,6 +75,26 @@ void atomic_write(const std::string& path, std::string_view bytes) {
   fsync_path(dir.empty() ? "." : dir.string(), true);
 }
 
+Region::Region(const std::string& kind, const std::string& name)
+    : begin("<!-- " + kind + ":begin " + name + " -->"),
+      end("<!-- " + kind + ":end " + name + " -->") {}
+
+std::optional<std::string> Region::in(const std::string& text) const {
+  const size_t b = text.find(begin);
+  const size_t e = b == std::string::npos ? b : text.find(end, b);
+  if (e == std::string::npos) return std::nullopt;
+  return text.substr(b + begin.size(), e - b - begin.size());
+}
+
+std::string Region::replaced(const std::string& text, const std::string& inner) const {
+  const size_t b = text.find(begin);
+  const size_t e = b == std::string::npos ? b : text.find(end, b);
+  if (e == std::string::npos) throw Error("internal: a region's markers are missing: " + begin);
+  return text.substr(0, b + begin.size()) + inner + text.substr(e);
+}
+
+std::string Region::wrap(const std::string& inner) const { return begin + inner + end; }
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("cannot open '{}'", path));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,19 @@ uint64_t checksum(std::string_view bytes);
 // checkpoint).
 void truncate_lines(const std::string& path, int64_t lines);
 int64_t count_lines(const std::string& path);
+
+// Generated parts of Markdown files: the text between the lines `<!-- KIND:begin NAME -->` and
+// `<!-- KIND:end NAME -->`, so a tool can rewrite its part and leave the rest as it is.
+struct Region {
+  std::string begin, end;  // the two marker lines
+  Region(const std::string& kind, const std::string& name);
+  // The text between the markers, or nothing if the text lacks them (or has them out of order).
+  std::optional<std::string> in(const std::string& text) const;
+  // `text` with the part between the markers replaced (the markers kept); `text` must have them.
+  std::string replaced(const std::string& text, const std::string& inner) const;
+  // The markers around `inner`.
+  std::string wrap(const std::string& inner) const;
+};
 
 // A JSON document from a file, or an Error naming the file and what is wrong with it.
 nlohmann::json read_json(const std::string& path);

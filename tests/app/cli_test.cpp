@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "base/io.h"
+
 namespace {
 
 struct Result {
@@ -169,11 +171,28 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
 
   std::ifstream md_in(dir / "out" / "results.md");
   const std::string md((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
-  for (const char* s :
-       {"## goals", "## preference", "## teacher", "OOD acc", "OOD episode acc", "id R² OOD",
-        "id R² at step 0", "id R² OOD, reference CG", "id R² ID ∪ OOD", "id R² shuffled latents",
-        "id undefined columns", "OOD acc, best state", "drop from peak OOD", "closed-loop success",
-        "OOD R²", "-hot R²", "| disconnected |", "hypercomp train ", "- machine:"})
+  for (const char* s : {"## goals",
+                        "## preference",
+                        "## teacher",
+                        "OOD acc",
+                        "OOD episode acc",
+                        "id R² OOD",
+                        "id R² at step 0",
+                        "id R² OOD, reference CG",
+                        "id R² ID ∪ OOD",
+                        "id R² shuffled latents",
+                        "id undefined columns",
+                        "OOD acc, best state",
+                        "drop from peak OOD",
+                        "closed-loop success",
+                        "OOD R²",
+                        "-hot R²",
+                        "| disconnected |",
+                        "hypercomp train ",
+                        "; machine: ",
+                        "<!-- compare:begin goals -->",
+                        "<!-- compare:end teacher -->",
+                        "total training time"})
     EXPECT_NE(md.find(s), std::string::npos) << "results.md lacks '" << s << "'\n" << md;
 
   // The CSV tables carry every final metric of every run.
@@ -203,6 +222,27 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("finished earlier, reused"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(": training"), std::string::npos) << r.out;
+
+  // One group alone: only its runs are visited, its section is rewritten, the others are kept
+  // byte for byte; a group the plan lacks is refused with the plan's groups.
+  const auto read = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const hc::Region goals_region("compare", "goals"), preference_region("compare", "preference");
+  const std::string goals_before = goals_region.in(read(dir / "out" / "results.md")).value();
+  r = run(args + " --group preference");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("goals /"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[1/1] preference /"), std::string::npos) << r.out;
+  const std::string regrouped = read(dir / "out" / "results.md");
+  EXPECT_EQ(goals_region.in(regrouped).value(), goals_before);
+  EXPECT_NE(preference_region.in(regrouped).value().find("--group preference`"), std::string::npos)
+      << regrouped;
+  r = run(args + " --group nonesuch");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("--group 'nonesuch' is not a group of"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("goals, preference, teacher"), std::string::npos) << r.out;
 
   // A plan with seeds trains every run once per seed and reports mean ± standard deviation.
   std::ofstream(dir / "seeds.yaml")

@@ -132,5 +132,19 @@ TEST_F(Checkpoints, TruncateLinesKeepsAPrefix) {
   EXPECT_EQ(read_file(p), "a\nb\n");
 }
 
+// A generated region is found only between its own markers, in order, and replacing it leaves
+// everything around it as it was.
+TEST(Region, IsReplacedBetweenItsOwnMarkersOnly) {
+  const Region a("compare", "a"), ab("compare", "ab");
+  const std::string text = "head\n" + ab.wrap("X") + "\nmid\n" + a.wrap("\nold\n") + "\ntail\n";
+  EXPECT_EQ(a.in(text).value(), "\nold\n");
+  EXPECT_EQ(ab.in(text).value(), "X");
+  EXPECT_EQ(a.replaced(text, "new"),
+            "head\n" + ab.wrap("X") + "\nmid\n" + a.wrap("new") + "\ntail\n");
+  EXPECT_FALSE(Region("compare", "b").in(text));
+  EXPECT_FALSE(a.in(a.end + " " + a.begin));  // markers out of order
+  EXPECT_THROW(a.replaced("no markers", "x"), Error);
+}
+
 }  // namespace
 }  // namespace hc::trainer
