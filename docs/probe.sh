@@ -2,12 +2,12 @@
 # Regenerates the results regions of docs/probe.md: trains the runs that are missing, then probes
 # them and rewrites each family's region (and docs/probe/<family>/: CSV tables and plots).
 #
-#   docs/probe.sh [goals|hyperteacher|goals-defaults|all]     (after a Release build in build/)
+#   docs/probe.sh [goals|hyperteacher|goals-defaults|push|lander|all]     (after a Release build in build/)
 #
 # A run directory that already holds a finished run (summary.json) is reused, not retrained: after
 # a change to a family or policy, remove runs/probe/<family> to train again with the new defaults.
-# Environment: SEEDS (training seeds, default "2023"), MODULES (hyperteacher subroutines, default
-# every module, or a list such as module_0,module_1), PROBE_ARGS (probe settings), HC (the
+# Environment: SEEDS (training seeds, default "2023"), MODULES (hyperteacher and lander subroutines,
+# default every module, or a list such as module_0,module_1), PROBE_ARGS (probe settings), HC (the
 # hypercomp binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +50,15 @@ if [[ $what == hyperteacher || $what == all ]]; then
   "$hc" probe "${runs[@]}" "${PROBE[@]}" "${subs[@]}" --out docs/probe/hyperteacher \
     --report docs/probe.md --name hyperteacher
 fi
+for fam in push lander; do
+  if [[ $what == "$fam" || $what == all ]]; then
+    runs_of "$fam"
+    subs=()
+    [[ $fam == lander && -n "$MODULES" ]] && subs=(--subroutine "$MODULES")
+    "$hc" probe "${runs[@]}" "${PROBE[@]}" "${subs[@]}" --out "docs/probe/$fam" \
+      --report docs/probe.md --name "$fam"
+  fi
+done
 if [[ $what == goals-defaults || $what == all ]]; then
   runs_of goals
   # Network masks only: the bank masks at the default settings would double its 25 minutes.
