@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -64,6 +66,9 @@ std::string seeds_of(const trainer::ComparedRun& r) {
   for (const auto& t : r.trials) s += (s.empty() ? "" : ", ") + std::to_string(t.seed);
   return s;
 }
+
+// Each section records its group's training time here, for the report's total.
+constexpr const char* kTrainingMarker = "<!-- training_s: ";
 
 double training_time(const trainer::ComparedGroup& cg) {
   double s = 0;
@@ -324,7 +329,7 @@ Command add_compare(CLI::App& app) {
           "runs, which are reused while their configuration is unchanged)",
           date, command, chosen.empty() ? "" : " --group " + g.group.name, machine_line(),
           trainer::format_duration(t));
-      sections[g.group.name] = fmt::format("\n<!-- training_s: {:.1f} -->\n", t) +
+      sections[g.group.name] = fmt::format("\n{}{:.1f} -->\n", kTrainingMarker, t) +
                                report_group(g, provenance, out, report_dir);
     }
     double total = 0;
@@ -341,8 +346,10 @@ Command add_compare(CLI::App& app) {
         inner = fmt::format("\n## {}\n\nNot generated yet: `{} --group {}`.\n", g.name, command,
                             g.name);
       }
-      const size_t at = inner.find("<!-- training_s: ");
-      if (at != std::string::npos) total += std::atof(inner.c_str() + at + 17);
+      // A kept section's training time is read back from its marker, so the total stays whole.
+      const size_t at = inner.find(kTrainingMarker);
+      if (at != std::string::npos)
+        total += std::atof(inner.c_str() + at + std::strlen(kTrainingMarker));
       body += "\n" + region.wrap(inner) + "\n";
     }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "base/error.h"
 #include "base/rng.h"
@@ -79,18 +80,24 @@ Region::Region(const std::string& kind, const std::string& name)
     : begin("<!-- " + kind + ":begin " + name + " -->"),
       end("<!-- " + kind + ":end " + name + " -->") {}
 
-std::optional<std::string> Region::in(const std::string& text) const {
-  const size_t b = text.find(begin);
-  const size_t e = b == std::string::npos ? b : text.find(end, b);
+// Offsets of the begin and end markers, the end searched after the begin.
+static std::optional<std::pair<size_t, size_t>> locate(const Region& r, const std::string& text) {
+  const size_t b = text.find(r.begin);
+  const size_t e = b == std::string::npos ? b : text.find(r.end, b);
   if (e == std::string::npos) return std::nullopt;
-  return text.substr(b + begin.size(), e - b - begin.size());
+  return std::pair{b, e};
+}
+
+std::optional<std::string> Region::in(const std::string& text) const {
+  const auto at = locate(*this, text);
+  if (!at) return std::nullopt;
+  return text.substr(at->first + begin.size(), at->second - at->first - begin.size());
 }
 
 std::string Region::replaced(const std::string& text, const std::string& inner) const {
-  const size_t b = text.find(begin);
-  const size_t e = b == std::string::npos ? b : text.find(end, b);
-  if (e == std::string::npos) throw Error("internal: a region's markers are missing: " + begin);
-  return text.substr(0, b + begin.size()) + inner + text.substr(e);
+  const auto at = locate(*this, text);
+  if (!at) throw Error("internal: a region's markers are missing: " + begin);
+  return text.substr(0, at->first + begin.size()) + inner + text.substr(at->second);
 }
 
 std::string Region::wrap(const std::string& inner) const { return begin + inner + end; }

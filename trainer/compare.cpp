@@ -229,7 +229,6 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         t.summary = read_json((dir / "summary.json").string());
         for (auto& j : read_json_lines((dir / "metrics.jsonl").string()))
           if (j["kind"] == "eval") t.evals.push_back(std::move(j));
-        out.wall_time += t.summary.value("wall_time_s", 0.0);
         r.trials.push_back(std::move(t));
       }
       group.runs.push_back(std::move(r));

@@ -86,7 +86,6 @@ struct CompareOptions {
 
 struct Comparison {
   std::vector<ComparedGroup> groups;
-  double wall_time = 0;  // sum of the runs' training wall times
 };
 
 // Trains (or resumes, or reuses) every run of the plan and collects the results.
