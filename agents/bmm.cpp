@@ -218,6 +218,7 @@ torch::Tensor task_bmm_masked(const torch::Tensor& a, const torch::Tensor& b, bo
 
 torch::Tensor task_baddbmm(const torch::Tensor& bias, const torch::Tensor& a,
                            const torch::Tensor& b) {
+  if (!bias.defined()) return task_bmm(a, b);  // a layer without bias
   RECORD_FUNCTION(task_bmm_name(false, false), std::vector<c10::IValue>({a, b}));
   static const bool aten = std::getenv("HC_ATEN_BMM") != nullptr;
   if (aten) return torch::baddbmm(bias.unsqueeze(1), a, b);

@@ -28,7 +28,8 @@ const char* task_bmm_name(bool ta, bool tb);
 torch::Tensor task_bmm_masked(const torch::Tensor& a, const torch::Tensor& b, bool ta, bool tb,
                               const torch::Tensor& mask);
 
-// bias[t] + a[t] b[t] with bias [T, N] added to every row (fused into the product).
+// bias[t] + a[t] b[t] with bias [T, N] added to every row (fused into the product); a[t] b[t]
+// when bias is undefined.
 torch::Tensor task_baddbmm(const torch::Tensor& bias, const torch::Tensor& a,
                            const torch::Tensor& b);
 

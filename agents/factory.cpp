@@ -17,9 +17,25 @@ Policy make_policy(const PolicyConfig& c, const PolicyDims& dims, uint64_t seed)
     s.templates = c.templates;
     s.fast_bias = c.fast_bias;
     s.normalize = c.normalize_embedding;
-    s.adapt_hidden_only = c.adapt == AdaptRows::kHidden;
-    if (s.adapt_hidden_only && c.num_hidden < 2)
-      throw ConfigError("policy.adapt: 'hidden' needs num_hidden >= 2 (a generated hidden layer)");
+    switch (c.adapt) {
+      case AdaptRows::kAll:
+        break;
+      case AdaptRows::kHidden:
+        if (c.num_hidden < 2)
+          throw ConfigError(
+              "policy.adapt: 'hidden' needs num_hidden >= 2 (a generated hidden layer)");
+        s.adapt_begin = 1;
+        s.adapt_end = -1;
+        break;
+      case AdaptRows::kInput:
+        s.adapt_end = 1;
+        break;
+    }
+    s.learn_init = c.learn_embedding_init;
+    s.bias = c.bias;
+    if (!c.bias && c.name != PolicyKind::kHnetLinear)
+      throw ConfigError("policy.bias: false applies to hnet_linear only (hnet_mlp generates "
+                        "biases with its weights)");
     s.latent = dims.latent;
     if (c.name == PolicyKind::kHnetLinear) return std::make_shared<HnetLinear>(s, rng);
     return std::make_shared<HnetMlp>(s, c.generator_hidden, c.generator_layers, rng);

@@ -10,7 +10,7 @@ namespace hc::agents {
 
 enum class PolicyKind { kHnetLinear, kHnetMlp, kAnil, kLearnedInit };
 // Which embedding rows of a hypernetwork the inner loop adapts.
-enum class AdaptRows { kAll, kHidden };
+enum class AdaptRows { kAll, kHidden, kInput };
 
 }  // namespace hc::agents
 
@@ -25,7 +25,8 @@ struct hc::EnumNames<hc::agents::PolicyKind> {
 template <>
 struct hc::EnumNames<hc::agents::AdaptRows> {
   using A = hc::agents::AdaptRows;
-  static constexpr std::pair<A, const char*> values[] = {{A::kAll, "all"}, {A::kHidden, "hidden"}};
+  static constexpr std::pair<A, const char*> values[] = {
+      {A::kAll, "all"}, {A::kHidden, "hidden"}, {A::kInput, "input"}};
 };
 
 namespace hc::agents {
@@ -38,6 +39,8 @@ struct PolicyConfig {
   bool fast_bias = true;
   bool normalize_embedding = true;
   AdaptRows adapt = AdaptRows::kAll;
+  bool learn_embedding_init = true;
+  bool bias = true;
   int generator_hidden = 32;
   int generator_layers = 4;
 
@@ -53,7 +56,11 @@ struct PolicyConfig {
       "differentiated)");
     v("adapt", adapt,
       "hypernetworks: which embedding rows the inner loop adapts (hidden: only the hidden "
-      "layers', the input and output layers stay shared)");
+      "layers', the input and output layers stay shared; input: only the input layer's)");
+    v("learn_embedding_init", learn_embedding_init,
+      "hypernetworks: meta-learn the embedding adaptation starts from (else it stays at its "
+      "random draw, the reference theory's constant initialisation)");
+    v("bias", bias, "hnet_linear: the generated layers have biases");
     v("generator_hidden", generator_hidden, "hnet_mlp: width of the weight generator",
       in_range(1, 4096));
     v("generator_layers", generator_layers, "hnet_mlp: layers of the weight generator",

@@ -15,18 +15,21 @@ HnetBase::HnetBase(const HnetShape& s, Rng& rng) : s_(s) {
     const double bound = std::sqrt(3.0 / static_cast<double>(rows));
     parts.push_back(uniform({rows, s.templates}, -bound, bound, rng));
   }
-  emb_init_ = register_parameter("emb_init", torch::cat(parts));
+  emb_init_ = s.learn_init ? register_parameter("emb_init", torch::cat(parts))
+                           : register_buffer("emb_init", torch::cat(parts));
   if (s.latent > 0)
     latent_map_ = register_parameter(
-        "latent_map",
-        truncated_normal({s.latent, (s.adapt_hidden_only ? s.rows() - 2 : s.rows()) * s.templates},
-                         1.0 / std::sqrt(static_cast<double>(s.latent)), rng));
+        "latent_map", truncated_normal({s.latent, s.adapted_rows() * s.templates},
+                                       1.0 / std::sqrt(static_cast<double>(s.latent)), rng));
 }
 
 Fast HnetBase::init_fast(int64_t tasks) {
-  Fast fast{s_.adapt_hidden_only
-                ? emb_init_.slice(0, 1, s_.rows() - 1).expand({tasks, s_.rows() - 2, s_.templates})
-                : emb_init_.expand({tasks, s_.rows(), s_.templates})};
+  Fast fast{s_.adapts_all() ? emb_init_.expand({tasks, s_.rows(), s_.templates})
+                            : emb_init_.slice(0, s_.adapt_begin, s_.adapt_stop())
+                                  .expand({tasks, s_.adapted_rows(), s_.templates})};
+  // A fixed starting embedding is no function of the meta-parameters: the inner loop still
+  // differentiates with respect to it.
+  if (!s_.learn_init) fast[0] = fast[0].clone().requires_grad_();
   if (s_.fast_bias)
     fast.push_back(torch::zeros({tasks, s_.out}, emb_init_.options()).requires_grad_());
   return fast;
@@ -39,18 +42,22 @@ std::vector<std::string> HnetBase::fast_names() const {
 }
 
 Fast HnetBase::fast_from_latent(const torch::Tensor& latent) {
-  const int64_t rows = s_.adapt_hidden_only ? s_.rows() - 2 : s_.rows();
-  Fast fast{torch::matmul(latent, latent_map_).view({latent.size(0), rows, s_.templates})};
+  Fast fast{torch::matmul(latent, latent_map_)
+                .view({latent.size(0), s_.adapted_rows(), s_.templates})};
   if (s_.fast_bias) fast.push_back(torch::zeros({latent.size(0), s_.out}, latent.options()));
   return fast;
 }
 
 torch::Tensor HnetBase::embedding(const Fast& fast) const {
-  if (!s_.adapt_hidden_only) return normalised(fast[0]);
-  const int64_t t = fast[0].size(0);
-  const torch::Tensor in = emb_init_.slice(0, 0, 1).expand({t, 1, s_.templates});
-  const torch::Tensor out = emb_init_.slice(0, s_.rows() - 1).expand({t, 1, s_.templates});
-  return normalised(torch::cat({in, fast[0], out}, 1));
+  if (s_.adapts_all()) return normalised(fast[0]);
+  // Shared rows before and after the task-specific ones.
+  const int64_t t = fast[0].size(0), begin = s_.adapt_begin, stop = s_.adapt_stop();
+  std::vector<torch::Tensor> rows;
+  if (begin > 0) rows.push_back(emb_init_.slice(0, 0, begin).expand({t, begin, s_.templates}));
+  rows.push_back(fast[0]);
+  if (stop < s_.rows())
+    rows.push_back(emb_init_.slice(0, stop).expand({t, s_.rows() - stop, s_.templates}));
+  return normalised(torch::cat(rows, 1));
 }
 
 torch::Tensor HnetBase::normalised(const torch::Tensor& z) const {
@@ -73,14 +80,23 @@ HnetLinear::HnetLinear(const HnetShape& s, Rng& rng) : HnetBase(s, rng) {
   const double std = 1.0 / std::sqrt(static_cast<double>(s.templates));
   const int64_t m = s.templates;
   in_w_ = register_parameter("in_w", truncated_normal({m, s.in * s.hidden}, std, rng));
-  in_b_ = register_parameter("in_b", truncated_normal({m, s.hidden}, std, rng));
+  if (s.bias) in_b_ = register_parameter("in_b", truncated_normal({m, s.hidden}, std, rng));
   if (s.num_hidden > 1) {
     hid_w_ = register_parameter("hid_w", truncated_normal({m, s.hidden * s.hidden}, std, rng));
-    hid_b_ = register_parameter("hid_b", truncated_normal({m, s.hidden}, std, rng));
+    if (s.bias) hid_b_ = register_parameter("hid_b", truncated_normal({m, s.hidden}, std, rng));
   }
   out_w_ = register_parameter("out_w", truncated_normal({m, s.hidden * s.out}, std, rng));
-  out_b_ = register_parameter("out_b", truncated_normal({m, s.out}, std, rng));
+  if (s.bias) out_b_ = register_parameter("out_b", truncated_normal({m, s.out}, std, rng));
 }
+
+namespace {
+
+// The generated bias of a row of embeddings [T, M]: none when the bank has no bias templates.
+torch::Tensor generated_bias(const torch::Tensor& z, const torch::Tensor& templates) {
+  return templates.defined() ? torch::matmul(z, templates) : torch::Tensor();
+}
+
+}  // namespace
 
 Features HnetLinear::encode(const Inputs& x) {
   Features f{x, {}};
@@ -100,7 +116,8 @@ Features HnetLinear::encode(const Inputs& x) {
 Layer HnetLinear::first_layer(const Fast& fast) const {
   const torch::Tensor z = embedding(fast).select(1, 0);  // [T, M]
   const torch::Tensor zs = z / std::sqrt(static_cast<double>(s_.in));
-  return {torch::matmul(zs, in_w_).view({z.size(0), s_.in, s_.hidden}), torch::matmul(z, in_b_)};
+  return {torch::matmul(zs, in_w_).view({z.size(0), s_.in, s_.hidden}),
+          generated_bias(z, in_b_)};
 }
 
 torch::Tensor HnetLinear::first(const Fast& fast, const Features& f) {
@@ -111,8 +128,9 @@ torch::Tensor HnetLinear::first(const Fast& fast, const Features& f) {
   // Sparse inputs: the input layer of every template is in f.h, the embedding mixes them.
   const torch::Tensor z = embedding(fast).select(1, 0);  // [T, M]
   const torch::Tensor zs = z / std::sqrt(static_cast<double>(s_.in));
-  const torch::Tensor b = torch::matmul(z, in_b_);  // [T, H]
-  return task_bmm(zs.unsqueeze(1), f.h).view({z.size(0), f.x.rows, s_.hidden}) + b.unsqueeze(1);
+  const torch::Tensor out = task_bmm(zs.unsqueeze(1), f.h).view({z.size(0), f.x.rows, s_.hidden});
+  if (!in_b_.defined()) return out;
+  return out + torch::matmul(z, in_b_).unsqueeze(1);  // [T, H] bias on every row
 }
 
 std::vector<Layer> HnetLinear::network(const Fast& fast) {
@@ -124,8 +142,19 @@ std::vector<Layer> HnetLinear::network(const Fast& fast) {
 std::vector<std::string> HnetLinear::bank_parameters() const {
   // The templates of weights and of biases alike: the generator is the linear map
   // embedding -> (weights, biases), and these are its matrices.
-  if (s_.num_hidden > 1) return {"in_w", "in_b", "hid_w", "hid_b", "out_w", "out_b"};
-  return {"in_w", "in_b", "out_w", "out_b"};
+  std::vector<std::string> names;
+  for (const auto& p : named_parameters(/*recurse=*/false))
+    if (p.key() != "emb_init" && p.key() != "latent_map") names.push_back(p.key());
+  return names;
+}
+
+torch::Tensor HnetLinear::input_bank() const {
+  // The input layer's templates are what a task's fast parameters combine only when those are
+  // exactly the input row of the embedding, unnormalised, with nothing else adapted and no
+  // generated bias beside the weights.
+  if (s_.adapt_begin != 0 || s_.adapt_stop() != 1 || s_.fast_bias || s_.normalize || in_b_.defined())
+    return {};
+  return in_w_.detach().view({s_.templates, s_.in, s_.hidden});
 }
 
 std::vector<Layer> HnetLinear::layers(const Fast& fast) {
@@ -137,11 +166,12 @@ std::vector<Layer> HnetLinear::layers(const Fast& fast) {
   // zero-filled gradient of all layers for each slice.
   for (int64_t l = 1; l < s_.num_hidden; ++l) {
     const torch::Tensor zl = z.select(1, l);
-    out.push_back({torch::matmul(zl * scale, hid_w_).view({t, h, h}), torch::matmul(zl, hid_b_)});
+    out.push_back(
+        {torch::matmul(zl * scale, hid_w_).view({t, h, h}), generated_bias(zl, hid_b_)});
   }
   const torch::Tensor zo = z.select(1, s_.num_hidden);
-  torch::Tensor b = torch::matmul(zo, out_b_);
-  if (s_.fast_bias) b = b + output_bias(fast);
+  torch::Tensor b = generated_bias(zo, out_b_);
+  if (s_.fast_bias) b = b.defined() ? b + output_bias(fast) : output_bias(fast);
   out.push_back({torch::matmul(zo * scale, out_w_).view({t, h, s_.out}), b});
   return out;
 }

@@ -17,9 +17,16 @@ struct HnetShape {
   int64_t templates = 8;  // M: modules in each bank (embedding size)
   bool fast_bias = true;  // a per-task output bias, reset to zero for every task and adapted
   bool normalize = true;  // rescale embedding rows to norm sqrt(M), scale not differentiated
-  bool adapt_hidden_only = false;  // only the hidden layers' rows are task-specific
-  int64_t latent = 0;              // > 0: task-conditioned (imitation) with this latent size
+  bool bias = true;       // the generated layers have biases (else weights only)
+  // The embedding rows that are task-specific, [adapt_begin, adapt_end); the others are shared
+  // by every task (meta-parameters). adapt_end <= 0 counts from rows().
+  int64_t adapt_begin = 0, adapt_end = 0;
+  bool learn_init = true;  // the starting embedding is meta-learned (else fixed at its draw)
+  int64_t latent = 0;      // > 0: task-conditioned (imitation) with this latent size
   int64_t rows() const { return num_hidden + 1; }  // embedding rows: input, hidden..., output
+  int64_t adapt_stop() const { return adapt_end > 0 ? adapt_end : rows() + adapt_end; }
+  int64_t adapted_rows() const { return adapt_stop() - adapt_begin; }
+  bool adapts_all() const { return adapt_begin == 0 && adapt_stop() == rows(); }
 };
 
 // Shared by both hypernetworks: embeddings, normalisation, fast parameters, conditioning.
@@ -49,6 +56,7 @@ class HnetLinear : public HnetBase {
   std::vector<Layer> layers(const Fast& fast) override;
   std::vector<Layer> network(const Fast& fast) override;
   std::vector<std::string> bank_parameters() const override;
+  torch::Tensor input_bank() const override;
 
  private:
   Layer first_layer(const Fast& fast) const;

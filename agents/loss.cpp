@@ -41,6 +41,11 @@ torch::Tensor task_loss(const torch::Tensor& out, const Targets& y) {
       const torch::Tensor se = 0.5 * (out - y.values).square().sum(-1);
       return (se * y.weight).sum(1);
     }
+    case TargetKind::kRegression: {
+      const torch::Tensor se = (0.5 / static_cast<double>(out.size(-1))) *
+                               (out - y.values).square().sum(-1);
+      return (se * y.weight).sum(1);
+    }
   }
   return {};
 }
@@ -55,6 +60,8 @@ torch::Tensor task_loss_grad(const torch::Tensor& out, const Targets& y) {
     case TargetKind::kValues:
     case TargetKind::kActions:
       return (out - y.values) * w;
+    case TargetKind::kRegression:
+      return (out - y.values) * (w / static_cast<double>(out.size(-1)));
   }
   return {};
 }

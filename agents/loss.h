@@ -26,7 +26,8 @@ struct Targets {
 
 // Masked mean loss of each task, [T]:
 //  labels: cross-entropy; soft: KL(target || softmax); values and actions: 0.5 * squared error
-//  summed over the output's components (as the reference implementation for values).
+//  summed over the output's components (as the reference implementation for values);
+//  regression: 0.5 * squared error averaged over the components (the reference's theory loss).
 torch::Tensor task_loss(const torch::Tensor& outputs, const Targets& y);
 // d(sum over tasks of task_loss) / d outputs, [T, N, C], built from differentiable operations.
 torch::Tensor task_loss_grad(const torch::Tensor& outputs, const Targets& y);

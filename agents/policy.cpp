@@ -51,10 +51,14 @@ torch::Tensor network_forward(const std::vector<Layer>& net, const Inputs& x) {
     const Layer& l = net[i];
     const bool shared = l.w.size(0) == 1 && x.tasks != 1;
     if (i == 0) {
-      z = shared ? shared_linear(x, l.w[0], l.b[0]) : per_task_linear(per_task_layout(x), l.w, l.b);
+      z = shared ? shared_linear(x, l.w[0], l.b.defined() ? l.b[0] : torch::Tensor())
+                 : per_task_linear(per_task_layout(x), l.w, l.b);
     } else {
       const torch::Tensor a = torch::relu(z);
-      z = shared ? torch::matmul(a, l.w[0]) + l.b[0] : task_baddbmm(l.b, a, l.w);
+      if (!shared)
+        z = task_baddbmm(l.b, a, l.w);
+      else
+        z = l.b.defined() ? torch::matmul(a, l.w[0]) + l.b[0] : torch::matmul(a, l.w[0]);
     }
   }
   return z;
@@ -101,14 +105,15 @@ std::pair<torch::Tensor, Fast> PolicyImpl::loss_and_grad(const Fast& fast, const
     std::vector<torch::Tensor> dw(ls.size()), db(ls.size());
     for (size_t i = ls.size(); i-- > 0;) {
       dw[i] = task_bmm(acts[i], g, /*ta=*/true, /*tb=*/false);
-      db[i] = g.sum(1);
+      if (ls[i].b.defined()) db[i] = g.sum(1);
       g = task_bmm_masked(g, ls[i].w, /*ta=*/false, /*tb=*/true, masks[i]);
     }
     grads.push_back(g);
     for (size_t i = 0; i < ls.size(); ++i) {
       outputs.push_back(ls[i].w);
-      outputs.push_back(ls[i].b);
       grads.push_back(dw[i]);
+      if (!ls[i].b.defined()) continue;  // a layer without bias
+      outputs.push_back(ls[i].b);
       grads.push_back(db[i]);
     }
   }

@@ -54,6 +54,12 @@ class PolicyImpl : public torch::nn::Module {
   // The parameters that make the per-task weights from the fast parameters -- a hypernetwork's
   // module bank (templates, or the generator's weight matrices) -- by name; none for MLPs.
   virtual std::vector<std::string> bank_parameters() const { return {}; }
+  // The input layer's module bank [M, in, hidden] when a task's fast parameters are exactly the
+  // M weights that combine it (a linear hypernetwork adapting only its input row, unnormalised,
+  // no fast bias, no generated bias), so that a linear map from the fast parameters to the true
+  // modules can be read back as combinations of templates (the reference's template alignment);
+  // undefined otherwise.
+  virtual torch::Tensor input_bank() const { return {}; }
   // Task-conditioned policies (imitation): fast parameters given ground-truth latents [T, L].
   virtual Fast fast_from_latent(const torch::Tensor& latent) = 0;
 

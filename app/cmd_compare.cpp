@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "app/commands.h"
@@ -67,6 +68,59 @@ std::string seeds_of(const trainer::ComparedRun& r) {
   return s;
 }
 
+// A column header for a metric key: "ood/acc" -> "OOD acc", "id/r2_ood_hot2" -> "id R² 2-hot",
+// "mean(id/r2_ood_hot1, id/r2_ood_hot2)" -> "id R² 1, 2-hot (mean)".
+std::string header_of(const std::string& key) {
+  if (key.rfind("mean(", 0) == 0 && key.back() == ')') {
+    std::vector<std::string> parts;
+    std::stringstream list(key.substr(5, key.size() - 6));
+    for (std::string part; std::getline(list, part, ',');) {
+      part.erase(0, part.find_first_not_of(' '));
+      part.erase(part.find_last_not_of(' ') + 1);
+      parts.push_back(header_of(part));
+    }
+    // Headers that differ only in a hotness read as one: "id R² 1, 2, 3-hot".
+    const auto hot = [](const std::string& h) { return h.find("-hot"); };
+    bool same = !parts.empty();
+    std::vector<std::string> numbers;
+    for (const auto& h : parts) {
+      const size_t at = hot(h), start = h.rfind(' ', at);
+      if (at == std::string::npos || start == std::string::npos ||
+          h.substr(0, start) != parts[0].substr(0, parts[0].rfind(' ', hot(parts[0]))) ||
+          h.substr(at) != parts[0].substr(hot(parts[0]))) {
+        same = false;
+        break;
+      }
+      numbers.push_back(h.substr(start + 1, at - start - 1));
+    }
+    if (same) {
+      const std::string& h0 = parts[0];
+      return h0.substr(0, h0.rfind(' ', hot(h0)) + 1) + fmt::format("{}", fmt::join(numbers, ", ")) +
+             h0.substr(hot(h0)) + " (mean)";
+    }
+    return fmt::format("mean of {}", fmt::join(parts, ", "));
+  }
+  const auto metric_name = [](const std::string& m) -> std::string {
+    if (m == "r2") return "R²";
+    if (m == "rel_loss") return "rel. loss";
+    if (m == "acc_episode") return "episode acc";
+    return m;
+  };
+  const size_t slash = key.find('/');
+  if (slash == std::string::npos) return key;
+  const std::string set = key.substr(0, slash), m = key.substr(slash + 1);
+  if (set == "id") {
+    if (m == "r2") return "id R² OOD";
+    if (m == "alignment") return "template alignment";
+    if (m.rfind("r2_ood_hot", 0) == 0) return "id R² " + m.substr(10) + "-hot";
+    return "id " + m;
+  }
+  if (set == "test") return "ID " + metric_name(m);
+  if (set == "ood") return "OOD " + metric_name(m);
+  if (set.rfind("ood_hot", 0) == 0) return "OOD " + set.substr(7) + "-hot " + metric_name(m);
+  return set + " " + metric_name(m);
+}
+
 // Each section records its group's training time here, for the report's total.
 constexpr const char* kTrainingMarker = "<!-- training_s: ";
 
@@ -87,20 +141,17 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
                        [&](const trainer::ComparedRun& r) { return r.has(key); });
   };
   std::vector<std::pair<std::string, std::string>> cols;  // (header, key)
-  for (const char* m : {"acc", "acc_episode", "r2"})
+  for (const char* m : {"acc", "acc_episode", "r2", "rel_loss"})
     if (has(std::string("test/") + m)) {
-      const std::string name = std::string(m) == "acc"  ? "acc"
-                               : std::string(m) == "r2" ? "R²"
-                                                        : "episode acc";
-      cols.emplace_back("ID " + name, std::string("test/") + m);
-      if (has(std::string("ood/") + m)) cols.emplace_back("OOD " + name, std::string("ood/") + m);
+      cols.emplace_back(header_of(std::string("test/") + m), std::string("test/") + m);
+      if (has(std::string("ood/") + m))
+        cols.emplace_back(header_of(std::string("ood/") + m), std::string("ood/") + m);
     }
   // Model selection: the headline metric of the state with the best validation loss, and how far
   // the runs fell from their peak (collapse is visible, not hidden by the selection).
   const std::string headline = has("ood/" + g.metric) ? "ood/" + g.metric : "";
   if (!headline.empty() && has(headline + "@best"))
-    cols.emplace_back("OOD " + std::string(g.metric == "r2" ? "R²" : g.metric) + ", best state",
-                      headline + "@best");
+    cols.emplace_back(header_of(headline) + ", best state", headline + "@best");
   const nlohmann::json& first_final = runs[0].trials[0].summary["final"];
   std::set<std::string> hot;
   for (const auto& [k, v] : first_final.items())
@@ -108,8 +159,7 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
   const std::string hot_metric = has("test/r2") ? "r2" : "acc";
   for (const auto& h : hot)
     if (has(h + "/" + hot_metric))
-      cols.emplace_back("OOD " + h.substr(7) + "-hot " + (hot_metric == "r2" ? "R²" : "acc"),
-                        h + "/" + hot_metric);
+      cols.emplace_back(header_of(h + "/" + hot_metric), h + "/" + hot_metric);
   if (has("id/r2")) {
     // Identification (trainer/identification.h): the exact ridge decoder scored on OOD (with the
     // latent columns it had to leave out), the reference's estimator, the score on ID and OOD
@@ -120,12 +170,56 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
     if (has("id/r2_all")) cols.emplace_back("id R² ID ∪ OOD", "id/r2_all");
     if (has("id/r2_shuffled")) cols.emplace_back("id R² shuffled latents", "id/r2_shuffled");
     if (has("id/r2@start")) cols.emplace_back("id R² at step 0", "id/r2@start");
+    for (const auto& h : hot)
+      if (has("id/r2_" + h)) cols.emplace_back(header_of("id/r2_" + h), "id/r2_" + h);
+    if (has("id/alignment")) {
+      cols.emplace_back(header_of("id/alignment"), "id/alignment");
+      cols.emplace_back("template alignment, worst unit", "id/alignment_min");
+    }
   }
   const bool closed = has("closed_test/success");
+  const bool expectations = std::any_of(runs.begin(), runs.end(), [](const auto& r) {
+    return !r.spec.expect.empty();
+  });
 
   std::string body = fmt::format("\n## {}\n\n", g.name);
   if (!g.notes.empty()) body += g.notes + "\n\n";
   body += provenance + "\n\n";
+
+  // The headline: the metric that matters, ID and OOD, closed loop beside the expert,
+  // identification; everything else is in the detail table and the CSV.
+  std::vector<std::pair<std::string, std::string>> top;
+  if (!g.headline.empty()) {
+    for (const auto& key : g.headline) top.emplace_back(header_of(key), key);
+  } else {
+    for (const std::string set : {"test/", "ood/"})
+      if (has(set + g.metric)) top.emplace_back(header_of(set + g.metric), set + g.metric);
+    if (has("id/r2")) top.emplace_back(header_of("id/r2"), "id/r2");
+  }
+  body += "| run |";
+  if (expectations) body += " expected |";
+  for (const auto& c : top) body += " " + c.first + " |";
+  if (closed && g.headline.empty()) body += " closed-loop success ID / OOD (expert) |";
+  body += "\n|---|";
+  if (expectations) body += "---|";
+  for (size_t i = 0; i < top.size(); ++i) body += "---|";
+  if (closed && g.headline.empty()) body += "---|";
+  body += "\n";
+  for (const trainer::ComparedRun& r : runs) {
+    body += "| " + r.label + " |";
+    if (expectations) body += " " + (r.spec.expect.empty() ? "–" : r.spec.expect) + " |";
+    for (const auto& c : top) body += " " + cell(r, c.second) + " |";
+    if (closed && g.headline.empty())
+      body += fmt::format(" {} / {} ({} / {}) |", cell(r, "closed_test/success", 2),
+                          cell(r, "closed_ood/success", 2),
+                          fmt_value(r.mean("closed_test/expert_success"), 2),
+                          fmt_value(r.mean("closed_ood/expert_success"), 2));
+    body += "\n";
+  }
+  if (runs[0].trials.size() > 1)
+    body += fmt::format("\nCells are mean ± standard deviation over {} seeds.\n",
+                        runs[0].trials.size());
+  body += "\nEvery metric of every run:\n\n";
   body += "| run | policy | support | steps | seeds | wall time |";
   for (const auto& c : cols) body += " " + c.first + " |";
   if (closed) body += " closed-loop success ID / OOD (expert) |";
@@ -163,15 +257,19 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
       csv += "\n";
     }
   }
-  if (runs[0].trials.size() > 1)
-    body += fmt::format("\nCells are mean ± standard deviation over {} seeds.\n",
-                        runs[0].trials.size());
   body += "\nCommand lines (each run reproduces alone):\n\n";
   for (const trainer::ComparedRun& r : runs) {
     std::string line = "hypercomp train " + r.spec.config;
     for (const auto& ov : r.trials[0].overrides)
-      if (ov.rfind("train.seed=", 0) != 0) line += " " + ov;
-    if (r.trials.size() > 1) line += " train.seed=S  # S in " + seeds_of(r);
+      if (r.trials.size() < 2 || std::none_of(g.seed_keys.begin(), g.seed_keys.end(),
+                                               [&](const std::string& k) {
+                                                 return ov.rfind(k + "=", 0) == 0;
+                                               }))
+        line += " " + ov;
+    if (r.trials.size() > 1) {
+      for (const auto& k : g.seed_keys) line += " " + k + "=S";
+      line += "  # S in " + seeds_of(r);
+    }
     body += fmt::format("- `{}`\n", line);
   }
   atomic_write((out / (g.name + ".csv")).string(), csv);
@@ -233,6 +331,75 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
       "support_loss_after",
       g.name + ": support loss after adaptation, in-distribution (solid) and OOD (dashed)" + band,
       {{"test", false}, {"ood", true}});
+
+  // Runs with a known answer: each headline metric per run, coloured by what is expected.
+  if (expectations)
+    for (size_t k = 0; k < top.size(); ++k) {
+      const auto& [title, key] = top[k];
+      render::IntervalPlot plot;
+      plot.title = g.name + ": " + title + " per run" +
+                   (runs[0].trials.size() > 1 ? " (mean ± one standard deviation)" : "");
+      plot.y_label = title;
+      std::vector<std::string> kinds;
+      for (const auto& r : runs)
+        if (std::find(kinds.begin(), kinds.end(), r.spec.expect) == kinds.end())
+          kinds.push_back(r.spec.expect);
+      for (size_t i = 0; i < kinds.size(); ++i) {
+        render::IntervalSeries series;
+        series.label = kinds[i].empty() ? "no expectation" : "expected: " + kinds[i];
+        series.color = render::palette(static_cast<int>(i));
+        for (const auto& r : runs) {
+          const bool mine = r.spec.expect == kinds[i];
+          const double m = mine ? r.mean(key) : std::nan("");
+          const double sd = mine && r.trials.size() > 1 ? r.stddev(key) : 0.0;
+          series.y.push_back(m);
+          series.lo.push_back(m - sd);
+          series.hi.push_back(m + sd);
+        }
+        plot.series.push_back(series);
+      }
+      for (const auto& r : runs) plot.categories.push_back(r.label);
+      const std::string file = fmt::format("{}_headline{}.png", g.name, k + 1);
+      render::save_interval_plot(plot, (out / file).string());
+      body += fmt::format("\n![{}]({}/{})\n", plot.title, rel, file);
+    }
+
+  // Series of runs at several budgets: the OOD metric against the budget, on a log axis.
+  std::vector<std::string> series_names;
+  for (const auto& r : runs)
+    if (!r.spec.series.empty() &&
+        std::find(series_names.begin(), series_names.end(), r.spec.series) == series_names.end())
+      series_names.push_back(r.spec.series);
+  if (!series_names.empty() && !headline.empty()) {
+    render::Plot plot;
+    plot.title = g.name + ": " + header_of(headline) + " (solid) and " +
+                 header_of("test/" + g.metric) + " (dashed) against the training budget" + band;
+    plot.x_label = "task-episodes trained (outer steps x meta-batch), log scale";
+    plot.y_label = g.metric;
+    plot.log_x = true;
+    for (size_t i = 0; i < series_names.size(); ++i)
+      for (const std::string set : {"ood/", "test/"}) {
+        render::Series line;
+        line.label = series_names[i] + (set == "ood/" ? " OOD" : " ID");
+        line.color = render::palette(static_cast<int>(i));
+        line.dashed = set == "test/";
+        std::map<int64_t, const trainer::ComparedRun*> by_budget;
+        for (const auto& r : runs)
+          if (r.spec.series == series_names[i]) by_budget[r.trials[0].task_episodes] = &r;
+        for (const auto& [budget, r] : by_budget) {
+          const double m = r->mean(set + g.metric);
+          line.x.push_back(static_cast<double>(budget));
+          line.y.push_back(m);
+          const double sd = r->trials.size() > 1 ? r->stddev(set + g.metric) : 0.0;
+          line.lo.push_back(m - sd);
+          line.hi.push_back(m + sd);
+        }
+        plot.series.push_back(line);
+      }
+    const std::string file = g.name + "_budget.png";
+    render::save_plot(plot, (out / file).string());
+    body += fmt::format("\n![{}]({}/{})\n", plot.title, rel, file);
+  }
 #endif
   return body;
 }
@@ -280,7 +447,11 @@ Command add_compare(CLI::App& app) {
     } else {
       trainer::PlanGroup g;
       g.name = o->name;
-      for (const auto& f : files) g.runs.push_back({f, "", {}});
+      for (const auto& f : files) {
+        trainer::PlanRun run;
+        run.config = f;
+        g.runs.push_back(run);
+      }
       plan.groups.push_back(g);
     }
     const std::string out =

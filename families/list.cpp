@@ -7,6 +7,7 @@
 #include "envs/point/point_reach.h"
 #include "families/registry.h"
 #include "teacher/hyperteacher.h"
+#include "teacher/theory.h"
 
 namespace hc::families {
 
@@ -15,6 +16,7 @@ const std::vector<FamilyInfo>& registry() {
       family_entry<envs::grid::GoalsFamily>(),       family_entry<envs::grid::PreferenceFamily>(),
       family_entry<envs::point::PointReachFamily>(), family_entry<envs::physics::PushFamily>(),
       family_entry<envs::physics::LanderFamily>(),   family_entry<teacher::HyperteacherFamily>(),
+      family_entry<teacher::TheoryFamily>(),
   };
   return families;
 }

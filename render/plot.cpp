@@ -40,13 +40,29 @@ Color palette(int i) {
   return colors[i % 8];
 }
 
+// Ticks of a logarithmic axis over [lo, hi] (in log10 units): 1, 2 and 5 times powers of ten,
+// only the powers when the range spans more than two decades.
+std::vector<double> log_ticks(double lo, double hi) {
+  std::vector<double> out;
+  const bool wide = hi - lo > 2.0;
+  for (double d = std::floor(lo); d <= std::ceil(hi); ++d)
+    for (double m : {1.0, 2.0, 5.0}) {
+      if (wide && m != 1.0) continue;
+      const double t = d + std::log10(m);
+      if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push_back(t);
+    }
+  return out;
+}
+
 void save_plot(const Plot& plot, const std::string& path) {
   Canvas c(plot.width, plot.height);
+  // x in axis units: log10 of the value on a logarithmic axis.
+  const auto ax = [&](double x) { return plot.log_x ? std::log10(x) : x; };
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const Series& s : plot.series)
     for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!std::isfinite(s.y[i])) continue;
-      x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
+      if (!std::isfinite(s.y[i]) || !std::isfinite(ax(s.x[i]))) continue;
+      x0 = std::min(x0, ax(s.x[i])), x1 = std::max(x1, ax(s.x[i]));
       y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
       if (i < s.lo.size() && std::isfinite(s.lo[i])) y0 = std::min(y0, s.lo[i]);
       if (i < s.hi.size() && std::isfinite(s.hi[i])) y1 = std::max(y1, s.hi[i]);
@@ -58,13 +74,19 @@ void save_plot(const Plot& plot, const std::string& path) {
   if (y1 <= y0) y1 = y0 + 1;
   const double pad = 0.04 * (y1 - y0);
   y0 -= pad, y1 += pad;
+  if (plot.log_x) {  // a margin so the first and last points are not on the frame
+    const double margin = 0.04 * (x1 - x0);
+    x0 -= margin, x1 += margin;
+  }
 
   // The legend column is as wide as the longest label (52 px of line sample before the text).
   float legend = 0;
   for (const Series& s : plot.series) legend = std::max(legend, c.text_width(s.label, 12));
   const float left = 78, right = std::max(230.0f, legend + 64), top = 44, bottom = 58;
   const float w = plot.width - left - right, h = plot.height - top - bottom;
-  const auto X = [&](double x) { return static_cast<float>(left + (x - x0) / (x1 - x0) * w); };
+  const auto X = [&](double x) {
+    return static_cast<float>(left + (ax(x) - x0) / (x1 - x0) * w);
+  };
   const auto Y = [&](double y) { return static_cast<float>(top + (y1 - y) / (y1 - y0) * h); };
   const Color ink{40, 40, 40}, grid{225, 225, 225};
 
@@ -72,9 +94,10 @@ void save_plot(const Plot& plot, const std::string& path) {
     c.line(left, Y(t), left + w, Y(t), grid);
     c.text(tick_label(t), left - 8, Y(t) + 4, 12, ink, 1.0f);
   }
-  for (double t : ticks(x0, x1, 7)) {
-    c.line(X(t), top, X(t), top + h, grid);
-    c.text(tick_label(t), X(t), top + h + 18, 12, ink, 0.5f);
+  for (double t : plot.log_x ? log_ticks(x0, x1) : ticks(x0, x1, 7)) {
+    const double value = plot.log_x ? std::pow(10.0, t) : t;
+    c.line(X(value), top, X(value), top + h, grid);
+    c.text(tick_label(value), X(value), top + h + 18, 12, ink, 0.5f);
   }
   c.line(left, top + h, left + w, top + h, ink);
   c.line(left, top, left, top + h, ink);

@@ -23,6 +23,7 @@ struct Plot {
   std::vector<Series> series;
   int width = 960, height = 600;
   double y_min = NAN, y_max = NAN;  // NaN: from the data
+  bool log_x = false;               // logarithmic x axis (x values > 0)
 };
 
 void save_plot(const Plot& plot, const std::string& path);

@@ -15,7 +15,8 @@ namespace {
 // Task ids a support trains on, re-derived from the support's definition by enumerating the
 // allowed combinations (not by testing membership the way TaskSpace::split does).
 std::set<int64_t> defined_train_set(const TaskSpace& space, Support s, int train_hot,
-                                    const std::vector<int64_t>& candidates) {
+                                    const std::vector<int64_t>& candidates,
+                                    const std::vector<int64_t>& listed = {}) {
   std::set<int64_t> out;
   const int m = space.modules();
   // Disconnected: singles of one half, or pairs of one half, in every group.
@@ -53,11 +54,13 @@ std::set<int64_t> defined_train_set(const TaskSpace& space, Support s, int train
                  ? v.front() != static_cast<int>(space.factors().front().values.size()) - 1
                  : !(v.back() >> (m - 1) & 1);
         break;
+      case Support::kListed:
       case Support::kRandom:
         break;
     }
     if (in) out.insert(id);
   }
+  if (s == Support::kListed) out.insert(listed.begin(), listed.end());
   (void)train_hot;
   return out;
 }
@@ -118,6 +121,8 @@ void check_splits(const TaskFamily& f, const CheckOptions& o, CheckReport& r) {
     SplitSpec spec = f.split_spec();
     spec.support = support;
     if (!space.supports(spec.support)) continue;
+    // A list of tasks is part of a family's own configuration; other families have none.
+    if (support == Support::kListed && spec.listed.empty()) continue;
     const std::string tag = fmt::format("{} support {}", f.name(), name);
     Splits a, b;
     try {
@@ -135,7 +140,8 @@ void check_splits(const TaskFamily& f, const CheckOptions& o, CheckReport& r) {
     bool disjoint = true;
     for (int64_t id : a.ood) disjoint = disjoint && !train.count(id);
     // Hotness sets: untrained tasks with every group exactly h-hot, from the OOD split up to the
-    // trained hotness, and every such task above it.
+    // trained hotness, and every such task above it (every h-hot task, trained ones included,
+    // when the family draws held-out data differently from training data).
     const int trained_hot = spec.train_hot == 0 ? space.max_hot() : spec.train_hot;
     for (const auto& [h, ids] : a.ood_by_hotness) {
       for (int64_t id : ids) {
@@ -146,7 +152,8 @@ void check_splits(const TaskFamily& f, const CheckOptions& o, CheckReport& r) {
         r.expect(exact, fmt::format("{}: task {} in the {}-hot OOD set has a group of another "
                                     "hotness",
                                     tag, id, h));
-        disjoint = disjoint && !train.count(id) && (h > trained_hot || ood.count(id));
+        if (!spec.hotness_sets_include_trained)
+          disjoint = disjoint && !train.count(id) && (h > trained_hot || ood.count(id));
       }
       size_t want = 0;
       for (int64_t id = 0; id < space.size(); ++id) {
@@ -154,7 +161,7 @@ void check_splits(const TaskFamily& f, const CheckOptions& o, CheckReport& r) {
         const bool exact = std::all_of(v.begin(), v.end(), [&, h = h](int mask) {
           return std::popcount(static_cast<unsigned>(mask)) == h;
         });
-        want += exact && (h > trained_hot || ood.count(id));
+        want += exact && (spec.hotness_sets_include_trained || h > trained_hot || ood.count(id));
       }
       r.expect(ids.size() == want, fmt::format("{}: the {}-hot OOD set has {} tasks, the "
                                                "definition gives {}",
@@ -185,7 +192,7 @@ void check_splits(const TaskFamily& f, const CheckOptions& o, CheckReport& r) {
       r.expect(c.ood != a.ood || a.ood.empty(), tag + ": another seed gave the same OOD set");
     } else {
       const std::set<int64_t> want =
-          defined_train_set(space, spec.support, spec.train_hot, candidates);
+          defined_train_set(space, spec.support, spec.train_hot, candidates, spec.listed);
       r.expect(train == want, fmt::format("{}: {} training tasks, the definition gives {}", tag,
                                           train.size(), want.size()));
       std::set<int64_t> want_ood;
@@ -223,7 +230,8 @@ void check_datasets(const TaskFamily& f, const CheckOptions& o, CheckReport& r) 
     for (const Dataset* ds : {&d.support, &d.query}) {
       const size_t n = static_cast<size_t>(ds->rows);
       r.expect(ds->rows > 0, "empty dataset: " + w);
-      const size_t n_labels = kind == TargetKind::kActions ? 0 : n;
+      const bool real_valued = kind == TargetKind::kActions || kind == TargetKind::kRegression;
+      const size_t n_labels = real_valued ? 0 : n;
       r.expect(ds->inputs.size() == n * in && ds->labels.size() == n_labels && ds->mask.size() == n,
                "inconsistent dataset sizes: " + w);
       r.expect(kind == TargetKind::kLabels ? ds->targets.empty() : ds->targets.size() == n * out,
@@ -231,8 +239,9 @@ void check_datasets(const TaskFamily& f, const CheckOptions& o, CheckReport& r) 
       bool labels_ok = true, inputs_ok = true, soft_ok = true, steps_ok = true;
       for (size_t i = 0; i < n_labels; ++i)
         labels_ok = labels_ok && ds->labels[i] >= 0 && ds->labels[i] < out;
-      // Action vectors are finite (their bounds are the environment's, checked there).
-      if (kind == TargetKind::kActions)
+      // Action vectors and regression targets are finite (action bounds are the environment's,
+      // checked there).
+      if (real_valued)
         for (float t : ds->targets) labels_ok = labels_ok && std::isfinite(t);
       for (float x : ds->inputs)
         inputs_ok = inputs_ok && std::isfinite(x) && (!f.binary_inputs() || x == 0.0f || x == 1.0f);

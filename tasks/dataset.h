@@ -16,6 +16,8 @@ enum class TargetKind {
   kValues,  // a value per class (action values): squared error, R^2, greedy accuracy
   kActions,  // a continuous action vector per row (the expert's): squared error, R^2, and an
              // accuracy that counts a prediction within the family's action_tolerance()
+  kRegression,  // real-valued outputs: squared error averaged over the outputs, R^2 and the
+                // loss relative to the targets' power; no accuracy
 };
 std::string_view to_string(TargetKind k);
 
@@ -24,8 +26,8 @@ struct Dataset {
   int64_t rows = 0;
   std::vector<float> inputs;     // rows x input_dim
   std::vector<int32_t> labels;   // rows: the target class (expert action, argmax of soft
-                                 // targets, greedy action); empty for kActions
-  std::vector<float> targets;    // rows x output_dim for kSoft, kValues and kActions
+                                 // targets, greedy action); empty for kActions, kRegression
+  std::vector<float> targets;    // rows x output_dim for every kind but kLabels
   std::vector<float> mask;       // rows: 1 if the row counts in losses and accuracies, else 0
   std::vector<int32_t> episode;  // rows: demonstration index (empty for i.i.d. samples)
   std::vector<int32_t> step;     // rows: time step within the demonstration

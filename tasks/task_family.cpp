@@ -18,6 +18,8 @@ std::string_view to_string(TargetKind k) {
       return "values";
     case TargetKind::kActions:
       return "actions";
+    case TargetKind::kRegression:
+      return "regression";
   }
   return "?";
 }
@@ -40,9 +42,13 @@ YAML::Node TaskFamily::config() const {
 }
 
 Task TaskFamily::instance(const Task& task, uint64_t seed) const {
+  return instance(task, seed, continuous_);
+}
+
+Task TaskFamily::instance(const Task& task, uint64_t seed, bool continuous) const {
   space_.validate(task);
   Task t = task;
-  if (continuous_) {
+  if (continuous) {
     // The weights belong to the task instance: support and query share them.
     Rng rng(derive_seed(seed, {0x3e16}));
     space_.draw_weights(t, rng);

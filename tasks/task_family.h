@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,13 @@
 #include "tasks/task_space.h"
 
 namespace hc::tasks {
+
+// The weights a family's ground-truth modules generate for one layer of its network: the
+// matrix each module contributes, for comparing a learner's module bank with them.
+struct ModuleBank {
+  int modules = 0, in = 0, out = 0;
+  std::vector<float> weights;  // modules x in x out
+};
 
 class TaskFamily {
  public:
@@ -45,6 +53,15 @@ class TaskFamily {
 
   // Support and query data of `task`; deterministic in (task, seed). Thread-safe.
   virtual TaskData make_task_data(const Task& task, uint64_t seed) const = 0;
+  // The same for the held-out evaluation sets (OOD, OOD by hotness). Families whose held-out
+  // tasks are drawn differently from their training tasks override it (theory: continuous
+  // combination weights on every held-out set, whatever training used).
+  virtual TaskData make_held_out_data(const Task& task, uint64_t seed) const {
+    return make_task_data(task, seed);
+  }
+
+  // The ground-truth modules of the layer a family's code generates, where it has one.
+  virtual std::optional<ModuleBank> generated_bank() const { return std::nullopt; }
 
   // The parts of the composite behaviour that the structural compositionality probe can
   // isolate (tasks/subroutine.h); none by default. Names are unique.
@@ -56,6 +73,8 @@ class TaskFamily {
 
  protected:
   virtual YAML::Node config_fields() const = 0;
+  // instance() with continuous weights drawn or not, whatever the family's setting.
+  Task instance(const Task& task, uint64_t seed, bool continuous) const;
 
  private:
   std::string name_;

@@ -307,6 +307,7 @@ void TaskSpace::draw_weights(Task& t, Rng& rng) const {
 }
 
 bool TaskSpace::supports(Support s) const {
+  if (s == Support::kListed) return true;
   if (categorical()) return s == Support::kRandom || s == Support::kNonCompositional;
   if (s == Support::kConnected || s == Support::kDisconnected) return modules_ >= 4;
   return true;
@@ -335,9 +336,9 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
         "support '{}' does not apply to this task space ({}); expected one of: {}",
         to_string(spec.support),
         categorical() ? "categorical factors" : fmt::format("{} modules", modules_),
-        categorical()
-            ? "random, non_compositional"
-            : "random, non_compositional, k_hot, connected, disconnected (>= 4 modules)"));
+        categorical() ? "random, non_compositional, listed"
+                      : "random, non_compositional, k_hot, connected, disconnected (>= 4 "
+                        "modules), listed"));
   const int train_hot = categorical() || spec.train_hot == 0 ? max_hot_ : spec.train_hot;
   Splits out;
   std::vector<int64_t> candidates;
@@ -401,6 +402,25 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
     case Support::kKHot:
       out.train = candidates;
       break;
+    case Support::kListed: {
+      std::set<int64_t> listed;
+      for (int64_t id : spec.listed) {
+        if (id < 0 || id >= size())
+          throw ConfigError(
+              fmt::format("listed support: task {} is not a task id in 0..{}", id, size() - 1));
+        if (!listed.insert(id).second)
+          throw ConfigError(fmt::format("listed support: task {} ({}) is listed twice", id,
+                                        describe(task(id))));
+        if (hotness(task(id)) > train_hot)
+          throw ConfigError(fmt::format("listed support: task {} ({}) has more than {} modules "
+                                        "in a group",
+                                        id, describe(task(id)), train_hot));
+      }
+      out.train = spec.listed;
+      for (int64_t id : candidates)
+        if (!listed.count(id)) out.ood.push_back(id);
+      break;
+    }
     case Support::kConnected:
     case Support::kDisconnected:
       // Both supports share one OOD set, the tasks in neither support, so that their OOD
@@ -426,7 +446,8 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
     for (int h : hotness) {
       std::vector<int64_t>& set = out.ood_by_hotness[h];
       for (const Task& t : tasks_)
-        if (exact_hotness(t.values) == h && (h > train_hot || held.count(t.id)))
+        if (exact_hotness(t.values) == h &&
+            (spec.hotness_sets_include_trained || h > train_hot || held.count(t.id)))
           set.push_back(t.id);
       if (set.empty()) out.ood_by_hotness.erase(h);
     }

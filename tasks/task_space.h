@@ -24,7 +24,9 @@ namespace hc::tasks {
 //                    (i, i+2): every module is connected to every other through training tasks.
 //  disconnected      every group 1-hot, or every group 2-hot, with all modules of the task in
 //                    the first half or all in the second half (the reference's definition).
-enum class Support { kRandom, kNonCompositional, kKHot, kConnected, kDisconnected };
+//  listed            exactly the tasks a family's configuration lists (the reference's theory
+//                    experiment names its supports by their module sets).
+enum class Support { kRandom, kNonCompositional, kKHot, kConnected, kDisconnected, kListed };
 }  // namespace hc::tasks
 
 template <>
@@ -35,7 +37,8 @@ struct hc::EnumNames<hc::tasks::Support> {
       {S::kNonCompositional, "non_compositional"},
       {S::kKHot, "k_hot"},
       {S::kConnected, "connected"},
-      {S::kDisconnected, "disconnected"}};
+      {S::kDisconnected, "disconnected"},
+      {S::kListed, "listed"}};
 };
 
 namespace hc::tasks {
@@ -55,6 +58,12 @@ struct SplitSpec {
   // k-hot spaces: the hotness h of each OOD-by-hotness set (every group exactly h modules);
   // empty: every h above train_hot.
   std::vector<int> ood_hotness;
+  // listed: the training tasks (ids).
+  std::vector<int64_t> listed;
+  // The OOD-by-hotness sets hold every task of their hotness, trained ones included: for
+  // families whose held-out data are drawn differently from their training data
+  // (TaskFamily::make_held_out_data), so that a trained combination is still unseen there.
+  bool hotness_sets_include_trained = false;
 };
 
 // The keys every family's config shares for its task split, declared once.
@@ -73,7 +82,12 @@ struct SplitConfig {
   // The split spec, with the hotness seen in training for k-hot spaces (0: all) and the
   // hotness of the OOD-by-hotness sets (empty: every hotness above it).
   SplitSpec spec(int train_hot = 0, std::vector<int> ood_hotness = {}) const {
-    return {support, frac_ood, train_hot, std::move(ood_hotness)};
+    SplitSpec s;
+    s.support = support;
+    s.frac_ood = frac_ood;
+    s.train_hot = train_hot;
+    s.ood_hotness = std::move(ood_hotness);
+    return s;
   }
 };
 
@@ -86,7 +100,8 @@ struct Splits {
   std::vector<int64_t> train;  // in-distribution task ids (also used, with fresh seeds, as test)
   std::vector<int64_t> ood;    // held-out combinations of the trained hotness
   // k-hot: for each requested hotness h, the untrained tasks whose every group has exactly h
-  // modules: drawn from `ood` for h up to the trained hotness, from all tasks above it.
+  // modules: drawn from `ood` for h up to the trained hotness, from all tasks above it (every
+  // task of hotness h with SplitSpec::hotness_sets_include_trained).
   std::map<int, std::vector<int64_t>> ood_by_hotness;
 };
 

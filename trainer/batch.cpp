@@ -12,10 +12,12 @@ namespace hc::trainer {
 using tasks::TargetKind;
 
 std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                      std::span<const uint64_t> seeds) {
+                                      std::span<const uint64_t> seeds, Draw draw) {
   std::vector<tasks::TaskData> out(ids.size());
   parallel_for(size_t{0}, ids.size(), [&](size_t i) {
-    out[i] = family.make_task_data(family.task_space().task(ids[i]), seeds[i]);
+    const tasks::Task& task = family.task_space().task(ids[i]);
+    out[i] = draw == Draw::kHeldOut ? family.make_held_out_data(task, seeds[i])
+                                    : family.make_task_data(task, seeds[i]);
   });
   return out;
 }
@@ -151,13 +153,14 @@ std::vector<Batch> pack_range(const tasks::TaskFamily& family,
 }  // namespace
 
 std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                std::span<const uint64_t> seeds, int shards, int rank, int world) {
+                                std::span<const uint64_t> seeds, int shards, int rank, int world,
+                                Draw draw) {
   const auto n = static_cast<int64_t>(ids.size());
   shards = effective_shards(n, shards);
   const auto [first, last] = rank_shards(shards, world, rank);
   const int64_t lo = n * first / shards, hi = n * last / shards;
   const std::vector<tasks::TaskData> data =
-      generate(family, ids.subspan(lo, hi - lo), seeds.subspan(lo, hi - lo));
+      generate(family, ids.subspan(lo, hi - lo), seeds.subspan(lo, hi - lo), draw);
   return pack_range(family, data, ids, seeds, shards, first, last);
 }
 

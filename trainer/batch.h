@@ -32,9 +32,14 @@ struct Batch {
   SetTensors support, query;
 };
 
+// Which data of a task: as trained on (training steps, and the test and valid sets of training
+// combinations), or as the held-out evaluation sets draw it (TaskFamily::make_held_out_data).
+enum class Draw { kTraining, kHeldOut };
+
 // Generates the data of each (task, seed) in parallel. Deterministic whatever the thread count.
 std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                      std::span<const uint64_t> seeds);
+                                      std::span<const uint64_t> seeds,
+                                      Draw draw = Draw::kTraining);
 
 // Packs task data into tensors; `sparse` keeps one-hot inputs as active-feature lists.
 Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> data,
@@ -50,7 +55,7 @@ std::vector<Batch> pack_batches(const tasks::TaskFamily& family,
 // generated: each batch is exactly the one the whole split would hold at its index.
 std::vector<Batch> make_batches(const tasks::TaskFamily& family, std::span<const int64_t> ids,
                                 std::span<const uint64_t> seeds, int shards, int rank = 0,
-                                int world = 1);
+                                int world = 1, Draw draw = Draw::kTraining);
 // The shard count pack_batches uses for n tasks.
 int effective_shards(int64_t n, int shards);
 

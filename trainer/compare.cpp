@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "base/config.h"
 #include "base/io.h"
@@ -73,9 +74,27 @@ Plan load_plan(const std::string& path) {
   if (root["title"]) plan.title = scalar(root["title"], path, "title");
   if (const YAML::Node seeds = root["seeds"]) plan.seeds = read_seeds(seeds, path);
   for (const auto& g : root["groups"]) {
-    require_keys(g, path, "a group", {"name", "metric", "notes", "seeds", "runs"});
+    require_keys(g, path, "a group",
+                 {"name", "metric", "notes", "seeds", "seed_keys", "headline", "runs"});
     PlanGroup group;
     if (g["seeds"]) group.seeds = read_seeds(g["seeds"], path);
+    const auto strings = [&](const YAML::Node& list, const char* key) {
+      if (!list.IsSequence() || list.size() == 0)
+        throw ConfigError(fmt::format("{}:{}: {}: expected a non-empty list", path,
+                                      list.Mark().line + 1, key));
+      std::vector<std::string> out;
+      for (const auto& item : list) out.push_back(scalar(item, path, key));
+      return out;
+    };
+    if (g["seed_keys"]) {
+      group.seed_keys = strings(g["seed_keys"], "seed_keys");
+      for (const auto& k : group.seed_keys)
+        if (k.find('.') == std::string::npos || k.find('=') != std::string::npos)
+          throw ConfigError(fmt::format("{}:{}: seed_keys: expected config keys such as "
+                                        "train.seed, got '{}'",
+                                        path, g["seed_keys"].Mark().line + 1, k));
+    }
+    if (g["headline"]) group.headline = strings(g["headline"], "headline");
     if (g["name"]) group.name = scalar(g["name"], path, "name");
     if (g["metric"]) group.metric = scalar(g["metric"], path, "metric");
     if (g["notes"]) group.notes = scalar(g["notes"], path, "notes");
@@ -88,9 +107,12 @@ Plan load_plan(const std::string& path) {
         if (r.IsScalar()) {
           spec.config = r.Scalar();
         } else {
-          require_keys(r, path, "a run", {"config", "label", "overrides"});
+          require_keys(r, path, "a run",
+                       {"config", "label", "overrides", "expect", "series"});
           if (r["config"]) spec.config = scalar(r["config"], path, "config");
           if (r["label"]) spec.label = scalar(r["label"], path, "label");
+          if (r["expect"]) spec.expect = scalar(r["expect"], path, "expect");
+          if (r["series"]) spec.series = scalar(r["series"], path, "series");
           if (r["overrides"])
             for (const auto& o : r["overrides"])
               spec.overrides.push_back(scalar(o, path, "overrides"));
@@ -103,15 +125,33 @@ Plan load_plan(const std::string& path) {
     if (group.name.empty() || group.runs.empty())
       throw ConfigError(
           fmt::format("{}:{}: a group needs a name and runs", path, g.Mark().line + 1));
-    if (group.metric != "acc" && group.metric != "r2" && group.metric != "loss")
-      throw ConfigError(fmt::format("{}: group {}: metric: expected acc, r2 or loss, got '{}'",
-                                    path, group.name, group.metric));
+    if (group.metric != "acc" && group.metric != "r2" && group.metric != "loss" &&
+        group.metric != "rel_loss")
+      throw ConfigError(
+          fmt::format("{}: group {}: metric: expected acc, r2, loss or rel_loss, got '{}'", path,
+                      group.name, group.metric));
+    // The headline table has at most 8 columns: the run, its expectation and six metrics.
+    if (group.headline.size() > 6)
+      throw ConfigError(fmt::format("{}:{}: headline: at most 6 metrics, got {}", path,
+                                    g["headline"].Mark().line + 1, group.headline.size()));
     plan.groups.push_back(group);
   }
   return plan;
 }
 
 double Trial::value(const std::string& key) const {
+  if (key.rfind("mean(", 0) == 0 && key.back() == ')') {
+    double sum = 0;
+    int n = 0;
+    std::stringstream list(key.substr(5, key.size() - 6));
+    for (std::string part; std::getline(list, part, ',');) {
+      part.erase(0, part.find_first_not_of(' '));
+      part.erase(part.find_last_not_of(' ') + 1);
+      sum += value(part);
+      ++n;
+    }
+    return n ? sum / n : std::nan("");
+  }
   const auto number = [](const nlohmann::json& record, const std::string& k) {
     return record.contains(k) && record[k].is_number() ? record[k].get<double>() : std::nan("");
   };
@@ -194,12 +234,13 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         t.overrides = base;
         fs::path dir = fs::path(o.runs_root) / g.name / r.label;
         if (!listed.empty()) {
-          t.overrides.push_back(fmt::format("train.seed={}", seed));
+          for (const auto& key : g.seed_keys) t.overrides.push_back(fmt::format("{}={}", key, seed));
           dir /= fmt::format("seed{}", seed);
         }
         t.dir = dir.string();
         const RunConfig trial_cfg = load_run_config(spec.config, t.overrides);
         t.seed = trial_cfg.train.seed;
+        t.task_episodes = trial_cfg.train.steps * trial_cfg.learner.meta_batch;
         const std::string resolved = to_yaml(trial_cfg.to_yaml());
         const fs::path cfg_file = dir / "config.yaml";
         const bool same = fs::exists(cfg_file) && same_run_config(read_file(cfg_file.string()),

@@ -8,12 +8,19 @@
 //   groups:
 //     - name: compositional_goals
 //       seeds: [1, 2, 3, 4, 5]      # optional: this group's seeds instead of the plan's
+//       seed_keys: [train.seed, family.seed]  # optional: the keys each seed sets (default
+//                                             # train.seed; family.seed also redraws the family)
 //       metric: acc                 # curves of test/<metric> (solid) and ood/<metric> (dashed)
+//       headline: [ood/rel_loss, "mean(id/r2_ood_hot1, id/r2_ood_hot2)"]  # optional: the
+//                                   # headline table's metric columns (default: chosen by metric)
 //       notes: free text shown under the group's heading
 //       runs:
 //         - configs/quick/goals_hnet_linear.yaml
 //         - {config: configs/quick/hyperteacher.yaml, label: connected,
-//            overrides: [family.support=connected]}
+//            overrides: [family.support=connected],
+//            expect: identification,    # optional: the known answer, shown beside the result
+//            series: hnet_linear}       # optional: runs of one series at several budgets are
+//                                       # plotted against their budget (task-episodes)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -27,11 +34,15 @@ namespace hc::trainer {
 struct PlanRun {
   std::string config, label;  // label: default the policy's name
   std::vector<std::string> overrides;
+  std::string expect;  // the expected outcome, where it is known (e.g. from theory)
+  std::string series;  // runs of one series differ in budget only
 };
 
 struct PlanGroup {
   std::string name, metric = "acc", notes;
   std::vector<uint64_t> seeds;  // empty: the plan's
+  std::vector<std::string> seed_keys = {"train.seed"};
+  std::vector<std::string> headline;  // metric keys; empty: chosen from `metric`
   std::vector<PlanRun> runs;
 };
 
@@ -55,8 +66,9 @@ struct Trial {
   std::vector<nlohmann::json> evals;  // the eval records of metrics.jsonl
   // A final metric; "<key>@start" is its value at the first evaluation, "<key>@best" at the
   // evaluation with the lowest validation loss (best.pt), "<key>@peak" its highest evaluated
-  // value. NaN if absent.
+  // value; "mean(<key>, <key>, ...)" the mean of several. NaN if absent.
   double value(const std::string& key) const;
+  int64_t task_episodes = 0;  // outer steps x meta-batch: the run's training budget
 };
 
 struct ComparedRun {

@@ -51,7 +51,9 @@ struct LearnerConfig {
   int inner_steps = 10;
   double inner_weight_decay = 1e-4;
   double inner_grad_clip = 0.0;
+  double inner_eps_root = 1.1920928955078125e-07;  // float32 machine epsilon
   bool first_order = false;
+  bool fused_inner = true;
   double outer_lr = 1e-3;
   Schedule outer_schedule = Schedule::kConstant;
   double outer_weight_decay = 1e-2;
@@ -69,7 +71,15 @@ struct LearnerConfig {
     v("inner_weight_decay", inner_weight_decay, "adamw: inner weight decay", in_range(0.0, 10.0));
     v("inner_grad_clip", inner_grad_clip,
       "clip each task's inner gradient to this global norm (0: no clipping)", in_range(0.0, 1e9));
+    v("inner_eps_root", inner_eps_root,
+      "adam, adamw: added to the second moment inside the square root (optax's eps_root); the "
+      "default keeps second-order meta-gradients finite at zero gradients, 0 is optax's default",
+      in_range(0.0, 1.0));
     v("first_order", first_order, "drop second-order terms of the meta-gradient");
+    v("fused_inner", fused_inner,
+      "first-order inner loops of linear hypernetworks that adapt only their input layer run "
+      "fused, one pass per task and step (trainer/inner_fused.h); false: the generic loop (the "
+      "same values up to float rounding)");
     v("outer_lr", outer_lr, "outer AdamW learning rate", in_range(1e-8, 10.0));
     v("outer_schedule", outer_schedule,
       "outer learning rate over the run: constant, or cosine (decays to zero at train.steps)");
@@ -118,6 +128,8 @@ struct EvalConfig {
   int identification_tasks = 256;
   int closed_loop_tasks = 64;
   bool identification = true;
+  double ridge_l2 = 1.0;
+  bool ridge_intercept = true;
   bool closed_loop = true;
 
   template <class V>
@@ -127,6 +139,10 @@ struct EvalConfig {
     v("identification", identification, "fit the true latents from the adapted parameters");
     v("identification_tasks", identification_tasks, "tasks used to fit and score the decoder",
       in_range(2, 1'000'000));
+    v("ridge_l2", ridge_l2, "identification: l2 penalty of the ridge decoder",
+      positive() && in_range(0.0, 1e9));
+    v("ridge_intercept", ridge_intercept,
+      "identification: the ridge decoder has an (unpenalised) intercept");
     v("closed_loop", closed_loop, "environment families: act with the adapted policy");
     v("closed_loop_tasks", closed_loop_tasks, "episodes per split for the closed-loop score",
       in_range(1, 1'000'000));

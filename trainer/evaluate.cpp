@@ -22,6 +22,7 @@ std::vector<EvalSet> make_eval_sets(const tasks::TaskFamily& family, const EvalC
     if (from.empty()) return;
     EvalSet e;
     e.name = name;
+    e.draw = name.rfind("ood", 0) == 0 ? Draw::kHeldOut : Draw::kTraining;
     Rng rng(derive_seed(seed, {kEvalStream, id}));
     for (int i = 0; i < config.tasks; ++i) {
       e.ids.push_back(from[rng.uniform_int(from.size())]);
@@ -52,7 +53,8 @@ Evaluator::Evaluator(const tasks::TaskFamily& family, const EvalConfig& config, 
       // Every rank holds every shard (made once per run): rank 0 aggregates them all, and each
       // rank picks its own by index.
       p.chunks.push_back(make_batches(family, std::span(set.ids).subspan(lo, hi - lo),
-                                      std::span(set.seeds).subspan(lo, hi - lo), shards));
+                                      std::span(set.seeds).subspan(lo, hi - lo), shards,
+                                      /*rank=*/0, /*world=*/1, set.draw));
     }
     prepared_.push_back(std::move(p));
   }
@@ -62,7 +64,8 @@ Metrics Evaluator::run(Learner& learner) {
   Metrics m;
   agents::PolicyImpl& policy = *learner.policy();
   const envs::EnvFamily* env_family = envs::as_env_family(family_);
-  IdentificationProbe probe(config_.identification ? config_.identification_tasks : 0);
+  IdentificationProbe probe(config_.identification ? config_.identification_tasks : 0,
+                            config_.ridge_l2, config_.ridge_intercept);
   // The probe is fitted on `test` and scored on `ood` (or the first OOD-by-hotness set), and on
   // `valid` with it.
   std::string ood_for_id;
@@ -104,6 +107,8 @@ Metrics Evaluator::run(Learner& learner) {
         if (p.set.name == "valid") probe.add(Role::kId, adapted[i].fast, shards[i].latents, before);
         if (p.set.name == ood_for_id)
           probe.add(Role::kOod, adapted[i].fast, shards[i].latents, before);
+        else if (p.set.draw == Draw::kHeldOut)
+          probe.add_scored(p.set.name, adapted[i].fast, shards[i].latents, before);
       }
     }
     if (rank_ != 0) continue;
@@ -111,7 +116,12 @@ Metrics Evaluator::run(Learner& learner) {
     closed.emit(p.set.name, m);
   }
   if (rank_ != 0) return {};
-  probe.emit(m);
+  torch::Tensor teacher_bank;
+  if (const auto bank = family_.generated_bank())
+    teacher_bank = torch::from_blob(const_cast<float*>(bank->weights.data()),
+                                    {bank->modules, bank->in, bank->out})
+                       .clone();
+  probe.emit(m, policy.input_bank(), teacher_bank);
   return m;
 }
 

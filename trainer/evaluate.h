@@ -18,6 +18,7 @@ struct EvalSet {
   std::string name;  // test (training combinations, fresh data), valid, ood, ood_hot<h>
   std::vector<int64_t> ids;
   std::vector<uint64_t> seeds;
+  Draw draw = Draw::kTraining;  // held out for the OOD sets
 };
 
 // The evaluation sets of a run: fixed by the seed, the same at every evaluation.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -30,25 +31,51 @@ torch::Tensor with_intercept(const torch::Tensor& x) {
 
 }  // namespace
 
-std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
-                             const torch::Tensor& x_score, const torch::Tensor& y_score,
-                             double l2) {
+torch::Tensor RidgeFit::predict(const torch::Tensor& x) const {
+  return torch::matmul(x.to(torch::kFloat64) - mx, w) + my;
+}
+
+RidgeFit ridge_fit(const torch::Tensor& x, const torch::Tensor& y, double l2, bool intercept) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor xf = x_fit.to(torch::kFloat64), yf = y_fit.to(torch::kFloat64);
-  const torch::Tensor mx = xf.mean(0), my = yf.mean(0);
-  const torch::Tensor xc = xf - mx, yc = yf - my;
+  const torch::Tensor xf = x.to(torch::kFloat64), yf = y.to(torch::kFloat64);
+  RidgeFit fit;
+  fit.mx = intercept ? xf.mean(0) : torch::zeros({xf.size(1)}, xf.options());
+  fit.my = intercept ? yf.mean(0) : torch::zeros({yf.size(1)}, yf.options());
+  const torch::Tensor xc = xf - fit.mx, yc = yf - fit.my;
   const int64_t n = xc.size(0), f = xc.size(1);
-  torch::Tensor w;
   if (f <= n) {
-    w = torch::linalg_solve(torch::matmul(xc.t(), xc) + l2 * torch::eye(f, xc.options()),
-                            torch::matmul(xc.t(), yc));
+    fit.w = torch::linalg_solve(torch::matmul(xc.t(), xc) + l2 * torch::eye(f, xc.options()),
+                                torch::matmul(xc.t(), yc));
   } else {  // dual form: an n x n system when there are more features than tasks
-    w = torch::matmul(
+    fit.w = torch::matmul(
         xc.t(),
         torch::linalg_solve(torch::matmul(xc, xc.t()) + l2 * torch::eye(n, xc.options()), yc));
   }
-  const torch::Tensor pred = torch::matmul(x_score.to(torch::kFloat64) - mx, w) + my;
-  return column_r2(y_score.to(torch::kFloat64), pred);
+  return fit;
+}
+
+std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
+                             const torch::Tensor& x_score, const torch::Tensor& y_score, double l2,
+                             bool intercept) {
+  torch::NoGradGuard no_grad;
+  const RidgeFit fit = ridge_fit(x_fit, y_fit, l2, intercept);
+  return column_r2(y_score.to(torch::kFloat64), fit.predict(x_score));
+}
+
+std::pair<double, double> template_alignment(const RidgeFit& fit, const torch::Tensor& student,
+                                             const torch::Tensor& teacher) {
+  torch::NoGradGuard no_grad;
+  // pinv(F) with F = w^T [M_t, M_s]: column t is the student embedding of teacher module t.
+  const torch::Tensor p = torch::linalg_pinv(fit.w.t());  // [M_s, M_t]
+  const torch::Tensor s = student.to(torch::kFloat64), t = teacher.to(torch::kFloat64);
+  const torch::Tensor made = torch::einsum("Tt,Tio->tio", {p, s});  // [M_t, in, hidden_s]
+  const auto unit = [](const torch::Tensor& w) {  // each hidden unit's input weights, norm 1
+    return w / w.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
+  };
+  // cos[t, o, O]: teacher unit o of module t against student unit O of its reconstruction.
+  const torch::Tensor cos = torch::einsum("tio,tiO->toO", {unit(t), unit(made)});
+  const torch::Tensor best = std::get<0>(cos.max(2));  // [M_t, hidden_t]
+  return {best.mean().item<double>(), best.min().item<double>()};
 }
 
 std::vector<double> ridge_cg_r2(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
@@ -100,7 +127,24 @@ void IdentificationProbe::add(Role role, const agents::Fast& fast, const torch::
   y_[k].push_back(latents.slice(0, 0, take));
 }
 
-void IdentificationProbe::emit(Metrics& m) const {
+void IdentificationProbe::add_scored(const std::string& set, const agents::Fast& fast,
+                                     const torch::Tensor& latents, int64_t seen) {
+  if (seen >= limit_) return;
+  auto it = std::find(scored_names_.begin(), scored_names_.end(), set);
+  if (it == scored_names_.end()) {
+    scored_names_.push_back(set);
+    scored_x_.emplace_back();
+    scored_y_.emplace_back();
+    it = scored_names_.end() - 1;
+  }
+  const size_t k = static_cast<size_t>(it - scored_names_.begin());
+  const int64_t take = std::min(latents.size(0), limit_ - seen);
+  scored_x_[k].push_back(flatten_fast(fast).slice(0, 0, take));
+  scored_y_[k].push_back(latents.slice(0, 0, take));
+}
+
+void IdentificationProbe::emit(Metrics& m, const torch::Tensor& student_bank,
+                               const torch::Tensor& teacher_bank) const {
   const int fit = static_cast<int>(Role::kFit), id = static_cast<int>(Role::kId),
             ood = static_cast<int>(Role::kOod);
   if (x_[fit].empty() || x_[ood].empty()) return;
@@ -114,14 +158,17 @@ void IdentificationProbe::emit(Metrics& m) const {
     if (undefined) *undefined = static_cast<int>(r2.size()) - counted;
     return counted ? total / counted : std::nan("");
   };
-  const std::vector<double> r2 = ridge_r2(xf, yf, xo, yo);
+  const RidgeFit decoder = ridge_fit(xf, yf, l2_, intercept_);
+  const torch::Tensor y_score = yo.to(torch::kFloat64);
+  const std::vector<double> r2 = column_r2(y_score, decoder.predict(xo));
   int undefined = 0;
   m.emplace_back("id/r2", mean_defined(r2, &undefined));
   m.emplace_back("id/r2_undefined", undefined);
   m.emplace_back("id/r2_cg", mean_defined(ridge_cg_r2(xf, yf, xo, yo)));
   if (!x_[id].empty())
-    m.emplace_back("id/r2_all", mean_defined(ridge_r2(xf, yf, torch::cat({torch::cat(x_[id]), xo}),
-                                                      torch::cat({torch::cat(y_[id]), yo}))));
+    m.emplace_back("id/r2_all", mean_defined(column_r2(
+                                    torch::cat({torch::cat(y_[id]), yo}).to(torch::kFloat64),
+                                    decoder.predict(torch::cat({torch::cat(x_[id]), xo})))));
   // A fixed shuffle, so the control is as deterministic as the rest of the evaluation.
   const int64_t n = yf.size(0);
   std::vector<int64_t> order(n);
@@ -130,9 +177,21 @@ void IdentificationProbe::emit(Metrics& m) const {
   for (int64_t i = n - 1; i > 0; --i)
     std::swap(order[i], order[rng.uniform_int(static_cast<uint64_t>(i + 1))]);
   const torch::Tensor shuffled = yf.index_select(0, torch::tensor(order));
-  m.emplace_back("id/r2_shuffled", mean_defined(ridge_r2(xf, shuffled, xo, yo)));
+  m.emplace_back("id/r2_shuffled",
+                 mean_defined(ridge_r2(xf, shuffled, xo, yo, l2_, intercept_)));
   if (r2.size() <= 64)
     for (size_t j = 0; j < r2.size(); ++j) m.emplace_back(fmt::format("id/r2_{}", j), r2[j]);
+  for (size_t k = 0; k < scored_names_.size(); ++k)
+    m.emplace_back("id/r2_" + scored_names_[k],
+                   mean_defined(column_r2(torch::cat(scored_y_[k]).to(torch::kFloat64),
+                                          decoder.predict(torch::cat(scored_x_[k])))));
+  if (student_bank.defined() && teacher_bank.defined() &&
+      student_bank.size(0) == decoder.w.size(0) && teacher_bank.size(0) == decoder.w.size(1) &&
+      student_bank.size(1) == teacher_bank.size(1)) {
+    const auto [mean, worst] = template_alignment(decoder, student_bank, teacher_bank);
+    m.emplace_back("id/alignment", mean);
+    m.emplace_back("id/alignment_min", worst);
+  }
 }
 
 }  // namespace hc::trainer

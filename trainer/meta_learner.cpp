@@ -2,6 +2,7 @@
 
 #include "agents/tensor_cache.h"
 #include "base/parallel.h"
+#include "trainer/inner_fused.h"
 
 #include <ATen/Parallel.h>
 #include <tbb/partitioner.h>
@@ -19,6 +20,7 @@ Learner::Learner(agents::Policy policy, const LearnerConfig& config, int threads
   inner_.lr = config.inner_lr;
   inner_.weight_decay = config.inner_weight_decay;
   inner_.grad_clip = config.inner_grad_clip;
+  inner_.eps_root = config.inner_eps_root;
   params_ = policy_->parameters();
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       params_, torch::optim::AdamWOptions(config.outer_lr).weight_decay(config.outer_weight_decay));
@@ -43,6 +45,8 @@ void Learner::for_shards(size_t n, const std::function<void(size_t)>& fn) {
 }
 
 Adapted Learner::adapt_inner(const Batch& b, bool create_graph, agents::Features* fs_out) {
+  if (!create_graph && !fs_out && config_.fused_inner)
+    if (auto a = adapt_fused(*policy_, b, inner_, config_.inner_steps)) return std::move(*a);
   agents::Features fs = policy_->encode(b.support.x);
   if (!create_graph && fs.h.defined()) fs.h = fs.h.detach();
   Adapted a;

@@ -25,12 +25,13 @@ void OpenLoopStats::add(const torch::Tensor& out, const SetTensors& q,
   const torch::Tensor mask = q.y.mask;
   const torch::Tensor correct = correct_rows(out, q.y, tolerance_);
   const torch::Tensor acc_t = correct.sum(1) / mask.sum(1).clamp_min(1.0);
+  regression_ = q.y.kind == TargetKind::kRegression;
   tasks_ += out.size(0);
   loss_ += loss_t.sum().item<double>();
   acc_ += acc_t.sum().item<double>();
   before_ += support_before.sum().item<double>();
   after_ += support_after.sum().item<double>();
-  if (q.y.kind == TargetKind::kValues || q.y.kind == TargetKind::kActions) {
+  if (q.y.kind != TargetKind::kLabels && q.y.kind != TargetKind::kSoft) {
     const torch::Tensor m = mask.unsqueeze(-1);
     sse_ += ((out - q.y.values).square() * m).sum().item<double>();
     sum_ += (q.y.values * m).sum().item<double>();
@@ -64,7 +65,13 @@ void OpenLoopStats::add(const torch::Tensor& out, const SetTensors& q,
 void OpenLoopStats::emit(const std::string& name, Metrics& m) const {
   const double n = static_cast<double>(std::max<int64_t>(tasks_, 1));
   m.emplace_back(name + "/loss", loss_ / n);
-  m.emplace_back(name + "/acc", acc_ / n);
+  // Regression targets have no accuracy; their loss relative to the targets' power is the
+  // reference's relative_wrt_population_loss, 0.5 * sum of squared errors / sum of squared
+  // targets (0.5 for a prediction of zero).
+  if (regression_)
+    m.emplace_back(name + "/rel_loss", sum2_ > 0 ? 0.5 * sse_ / sum2_ : std::nan(""));
+  else
+    m.emplace_back(name + "/acc", acc_ / n);
   if (demos_ > 0) {
     m.emplace_back(name + "/acc_episode", static_cast<double>(whole_) / demos_);
     m.emplace_back(name + "/acc_first", static_cast<double>(first_) / demos_);

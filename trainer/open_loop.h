@@ -26,12 +26,14 @@ class OpenLoopStats {
   // Adds the query outputs [T, N, C] of a batch and the support losses around adaptation.
   void add(const torch::Tensor& outputs, const SetTensors& query,
            const torch::Tensor& support_before, const torch::Tensor& support_after);
-  // <set>/loss, /acc, /acc_episode, /acc_first, /acc_last (demonstrations), /r2 (values and
-  // action vectors), /support_loss_before, /support_loss_after.
+  // <set>/loss, /acc (not for regression), /acc_episode, /acc_first, /acc_last
+  // (demonstrations), /r2 (values, action vectors, regression), /rel_loss (regression),
+  // /support_loss_before, /support_loss_after.
   void emit(const std::string& set, Metrics& m) const;
 
  private:
   double tolerance_;
+  bool regression_ = false;
   int64_t tasks_ = 0;
   double loss_ = 0, acc_ = 0, before_ = 0, after_ = 0;
   int64_t demos_ = 0, whole_ = 0, first_ = 0, last_ = 0;

@@ -17,13 +17,11 @@ resolve() {  # config out.yaml
 }
 
 stale=0
-for quick in configs/quick/{goals,preference,hyperteacher}_*.yaml; do
+for quick in configs/quick/*.yaml; do
   name=$(basename "$quick")
-  case $name in
-    goals_*) paper=configs/paper/compositional_$name ;;
-    preference_*) paper=configs/paper/compositional_$name ;;
-    *) paper=configs/paper/$name ;;
-  esac
+  # The paper counterpart has the same name, or the family's full name for the gridworlds.
+  paper=configs/paper/$name
+  [ -f "$paper" ] || paper=configs/paper/compositional_$name
   [ -f "$paper" ] || continue
   resolve "$quick" "$tmp/quick.yaml"
   resolve "$paper" "$tmp/paper.yaml"

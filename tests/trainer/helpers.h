@@ -25,7 +25,9 @@ inline SetTensors synthetic_set(int64_t tasks, int64_t rows, int64_t dim, int64_
   s.y.labels = torch::randint(classes, {tasks, rows}, torch::kInt64);
   if (kind == tasks::TargetKind::kSoft)
     s.y.values = torch::softmax(torch::randn({tasks, rows, classes}, opt) * 3, -1);
-  if (kind == tasks::TargetKind::kValues || kind == tasks::TargetKind::kActions) s.y.values = torch::randn({tasks, rows, classes}, opt);
+  if (kind == tasks::TargetKind::kValues || kind == tasks::TargetKind::kActions ||
+      kind == tasks::TargetKind::kRegression)
+    s.y.values = torch::randn({tasks, rows, classes}, opt);
   if (s.y.values.defined()) s.y.labels = s.y.values.argmax(-1);
   s.y.finish(classes);
   s.x = binary ? agents::Inputs::from_dense_binary(x) : agents::Inputs{tasks, rows, dim, x};

@@ -94,5 +94,47 @@ TEST(Identification, AModuleNeverTrainedIsUndefinedOnOodAndAFailureOnIdAndOod) {
   EXPECT_LT(metric(m, "id/r2_all"), 0.8);
 }
 
+TEST(Identification, TemplateAlignmentFindsATeacherBankSeenThroughALinearMapOnly) {
+  torch::manual_seed(4);
+  const int64_t mt = 6, ms = 12, in = 16, ht = 16;
+  const torch::Tensor teacher = torch::randn({mt, in, ht}, torch::kFloat64);
+  // The student's templates are mixtures of the teacher's modules (R), its hidden units a
+  // permutation of the teacher's plus 8 units of its own; a task's embedding is the minimum-norm
+  // one that makes the task's teacher weights.
+  const torch::Tensor r = torch::randn({ms, mt}, torch::kFloat64);
+  const torch::Tensor mixed = torch::einsum("Tt,tio->Tio", {r, teacher});
+  const torch::Tensor student =
+      torch::cat({mixed.index_select(2, torch::randperm(ht, torch::kInt64)),
+                  torch::randn({ms, in, 8}, torch::kFloat64)},
+                 2);
+  const auto embed = [&](const torch::Tensor& z) {
+    return agents::Fast{torch::matmul(z, torch::linalg_pinv(r)).unsqueeze(1)};
+  };
+  const torch::Tensor fit = torch::rand({200, mt}, torch::kFloat64);
+  const torch::Tensor ood = torch::rand({100, mt}, torch::kFloat64) + 0.5;
+  const torch::Tensor hot = torch::rand({50, mt}, torch::kFloat64);
+  IdentificationProbe probe(1000, /*l2=*/1e-6, /*intercept=*/false);
+  using Role = IdentificationProbe::Role;
+  probe.add(Role::kFit, embed(fit), fit, 0);
+  probe.add(Role::kOod, embed(ood), ood, 0);
+  probe.add_scored("ood_hot3", embed(hot), hot, 0);
+  Metrics m;
+  probe.emit(m, student, teacher);
+  EXPECT_GT(metric(m, "id/r2"), 0.9999);
+  EXPECT_GT(metric(m, "id/r2_ood_hot3"), 0.9999);
+  // Exact up to the ridge's 1e-6 penalty and double rounding.
+  EXPECT_GT(metric(m, "id/alignment"), 0.9999);
+  EXPECT_GT(metric(m, "id/alignment_min"), 0.999);
+
+  // The other answer: a student bank unrelated to the teacher's, with embeddings that still
+  // encode the code exactly (decodable is not identified).
+  Metrics random;
+  probe.emit(random, torch::randn({ms, in, ht + 8}, torch::kFloat64), teacher);
+  EXPECT_GT(metric(random, "id/r2"), 0.9999);
+  // The best of 24 random directions in 16 dimensions has a cosine of about 0.55 with a given
+  // one; 96 teacher units average well below 0.8.
+  EXPECT_LT(metric(random, "id/alignment"), 0.8);
+}
+
 }  // namespace
 }  // namespace hc::trainer
