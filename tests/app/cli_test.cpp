@@ -23,11 +23,9 @@ struct Result {
   std::string out;
 };
 
-// `hypercomp args` in the directory `dir`, killed after `limit_s` seconds (status 137).
-Result run_in(const std::string& dir, const std::string& args, int limit_s) {
-  const std::string cmd = "cd '" + dir + "' && timeout -s KILL " + std::to_string(limit_s) + " " +
-                          std::string(HYPERCOMP_BIN) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+// A shell command line, its output (stdout and stderr) captured.
+Result shell(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((cmd + " 2>&1").c_str(), "r"), pclose);
   std::string out;
   std::array<char, 4096> buf;
   size_t n;
@@ -36,15 +34,12 @@ Result run_in(const std::string& dir, const std::string& args, int limit_s) {
   return {WEXITSTATUS(status), out};
 }
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(HYPERCOMP_BIN) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  return {WEXITSTATUS(status), out};
+Result run(const std::string& args) { return shell(std::string(HYPERCOMP_BIN) + " " + args); }
+
+// `hypercomp args` in the directory `dir`, killed after `limit_s` seconds (status 137).
+Result run_in(const std::string& dir, const std::string& args, int limit_s) {
+  return shell("cd '" + dir + "' && timeout -s KILL " + std::to_string(limit_s) + " " +
+               HYPERCOMP_BIN + " " + args);
 }
 
 TEST(Cli, EnvsListsFamiliesWithSplitSizes) {
@@ -217,30 +212,6 @@ TEST(Cli, FuzzedCommandLinesSucceedOrEndWithOneClearError) {
   ASSERT_EQ(run("train " + tiny + " -q --run-dir " + finished).status, 0);
 
   const auto pick = [&](const std::vector<std::string>& from) { return from[rng() % from.size()]; };
-  // Paths relative to the sandbox, or absolute.
-  const std::vector<std::string> paths = {finished,
-                                          finished + "/",
-                                          "missing",
-                                          "adir",
-                                          "adir/",
-                                          tiny,
-                                          tiny + "/x",
-                                          (root / "plan.yaml").string(),
-                                          (root / "junk.yaml").string(),
-                                          finished + "/config.yaml",
-                                          finished + "/metrics.jsonl",
-                                          "/dev/null",
-                                          "/dev/zero",
-                                          "''",
-                                          "/",
-                                          "-",
-                                          std::string(300, 'a'),
-                                          "a/" + std::string(4200, 'b'),
-                                          "'a b'",
-                                          "../x",
-                                          "/proc/self/status",
-                                          "out.gif",
-                                          "out/"};
   // Where outputs go: inside the sandbox (or nowhere), never the machine's own directories nor
   // the inputs shared by every case.
   const std::vector<std::string> outputs = {"missing",
@@ -256,6 +227,19 @@ TEST(Cli, FuzzedCommandLinesSucceedOrEndWithOneClearError) {
                                             "out/",
                                             tiny + "/x",
                                             "out/deep/er/"};
+  // Inputs: those paths, and existing files and directories of every kind.
+  std::vector<std::string> paths = {finished,
+                                    finished + "/",
+                                    tiny,
+                                    (root / "plan.yaml").string(),
+                                    (root / "junk.yaml").string(),
+                                    finished + "/config.yaml",
+                                    finished + "/metrics.jsonl",
+                                    "/dev/null",
+                                    "/dev/zero",
+                                    "/",
+                                    "/proc/self/status"};
+  paths.insert(paths.end(), outputs.begin(), outputs.end());
   const std::vector<std::string> values = {
       "-1",    "0",   "1",  "2",   "3", "99999999999999999999", "nan", "inf",
       "1e308", "abc", "''", "1.5", "-0"};

@@ -230,8 +230,7 @@ struct Tally {
 // An error must name the damaged file.
 void expect_named(const std::string& what, const Damage& damage, const std::string& where) {
   EXPECT_NE(what.find(damage.file), std::string::npos)
-      << where << ", " << damage.name << ": the error does not name " << damage.file << ": "
-      << what;
+      << where << ": the error does not name " << damage.file << ": " << what;
 }
 
 TEST_F(Damaged, EveryDamageIsRepairedToTheSameRunOrRefusedNamingTheFile) {
@@ -242,52 +241,45 @@ TEST_F(Damaged, EveryDamageIsRepairedToTheSameRunOrRefusedNamingTheFile) {
       if (damage.finished_only && state != "finished") continue;
       ++cases;
       const bool control = damage.file.empty();
-      const std::string where = state + " run";
-      // Resume: the same run as the undamaged one, or an error naming the file.
-      {
-        const fs::path dir = damaged(state, damage, "resume");
+      const std::string where = state + " run, " + damage.name;
+      // `op` on a damaged copy: it succeeds as `outcome` (its own checks), or an Error names the
+      // damaged file; an undamaged run is never refused.
+      const auto attempt = [&](const std::string& op, const std::string& outcome,
+                               const std::function<void(const fs::path&)>& work) {
+        const fs::path dir = damaged(state, damage, op);
+        try {
+          work(dir);
+          tally.add(state + " " + op, outcome);
+        } catch (const Error& e) {
+          EXPECT_FALSE(control) << where << ": an undamaged run was refused: " << e.what();
+          expect_named(e.what(), damage, where + ", " + op);
+          tally.add(state + " " + op, "refused");
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << where << ": " << op << " threw " << e.what();
+        }
+      };
+      // Resume: the same run as the undamaged one, and never a write through the lock.
+      attempt("resume", "same run", [&](const fs::path& dir) {
         TrainOptions o;
         o.resume = dir.string();
         o.quiet = true;
-        try {
-          train(o);
-          const std::string diff = differences(dir);
-          EXPECT_EQ(diff, "") << where << ", " << damage.name
-                              << ": resume succeeded, but the run is not the undamaged one";
-          tally.add(state + " resume", "same run");
-        } catch (const Error& e) {
-          EXPECT_FALSE(control) << where << ": an undamaged run was refused: " << e.what();
-          expect_named(e.what(), damage, where + " resume");
-          tally.add(state + " resume", "refused");
-        } catch (const std::exception& e) {
-          ADD_FAILURE() << where << ", " << damage.name << ": resume threw " << e.what();
-        }
-        if (fs::exists(root_ / "cases" / "users-file"))
-          EXPECT_EQ(bytes_of(root_ / "cases" / "users-file"), "keep me\n")
-              << damage.name << ": the lock wrote through a link";
-      }
-      // Eval of the last checkpoint: the undamaged run's evaluation (and a finished run as it
-      // was), or an error naming the file.
-      {
-        const fs::path dir = damaged(state, damage, "eval");
+        train(o);
+        EXPECT_EQ(differences(dir), "")
+            << where << ": resume succeeded, but the run is not the undamaged one";
+      });
+      if (fs::exists(root_ / "cases" / "users-file"))
+        EXPECT_EQ(bytes_of(root_ / "cases" / "users-file"), "keep me\n")
+            << where << ": the lock wrote through a link";
+      // Eval of the last checkpoint: the undamaged run's evaluation, and a finished run as it
+      // was.
+      attempt("eval", "same evaluation", [&](const fs::path& dir) {
         EvalOptions o;
         o.run_dir = dir.string();
         o.quiet = true;
-        try {
-          EXPECT_TRUE(same_metrics(evaluate_run(o), evaluation_[state]))
-              << where << ", " << damage.name << ": eval of a damaged run";
-          if (state == "finished")
-            EXPECT_EQ(differences(dir), "")
-                << where << ", " << damage.name << ": eval accepted a damaged run";
-          tally.add(state + " eval", "same evaluation");
-        } catch (const Error& e) {
-          EXPECT_FALSE(control) << where << ": an undamaged run was refused: " << e.what();
-          expect_named(e.what(), damage, where + " eval");
-          tally.add(state + " eval", "refused");
-        } catch (const std::exception& e) {
-          ADD_FAILURE() << where << ", " << damage.name << ": eval threw " << e.what();
-        }
-      }
+        EXPECT_TRUE(same_metrics(evaluate_run(o), evaluation_[state])) << where;
+        if (state == "finished")
+          EXPECT_EQ(differences(dir), "") << where << ": eval accepted a damaged run";
+      });
     }
   RecordProperty("cases", cases);
   RecordProperty("outcomes", tally.text());
