@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "app/commands.h"
+#include "base/io.h"
 #include "render/gif.h"
 #include "render/show.h"
 #include "trainer/playback.h"
@@ -112,6 +113,23 @@ Command add_record(CLI::App& app) {
           fmt::format("--out '{}': expected a file name ending in .gif, or a "
                       "directory (ending in /) for PNG frames",
                       *out));
+    // Frames go into a directory of their own: a new or empty one, or one holding only the
+    // frames of an earlier record (which they replace), never one with other files (such as /).
+    if (dir && fs::is_directory(*out))
+      for (const auto& e : fs::directory_iterator(*out)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("frame_", 0) != 0 || e.path().extension() != ".png")
+          throw ConfigError(
+              fmt::format("--out '{}': the directory holds other files ('{}'); give a new or empty "
+                          "directory for the PNG frames",
+                          *out, name));
+      }
+    // Writable before the runs are loaded and adapted.
+    const std::string target_dir = dir ? *out : fs::path(*out).parent_path().string();
+    if (!target_dir.empty()) {
+      fs::create_directories(target_dir);
+      check_writable(target_dir);
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const auto sources = open_sources(*o);
     Shows s = make_shows(sources, show_options(*o));
@@ -119,14 +137,9 @@ Command add_record(CLI::App& app) {
     const int hold = static_cast<int>(std::lround(s.fps()));  // about a second between phases
     render::Canvas canvas(width, kHeight);
     std::unique_ptr<render::GifWriter> writer;
-    if (gif) {
-      if (const auto parent = fs::path(*out).parent_path(); !parent.empty())
-        fs::create_directories(parent);
+    if (gif)
       writer = std::make_unique<render::GifWriter>(
           *out, width, kHeight, std::max(2, static_cast<int>(std::lround(100.0 / s.fps()))));
-    } else {
-      fs::create_directories(*out);
-    }
     const auto t1 = std::chrono::steady_clock::now();
     int written = 0;
     while (true) {

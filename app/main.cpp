@@ -2,6 +2,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <new>
+#include <string>
 #include <vector>
 
 #include "app/commands.h"
@@ -36,14 +39,36 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  std::string command;  // the subcommand, for messages
   try {
     for (auto& [sub, run] : commands)
-      if (sub->parsed()) return run();
+      if (sub->parsed()) {
+        command = sub->get_name();
+        return run();
+      }
   } catch (const hc::ConfigError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
   } catch (const hc::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // std::filesystem's text ("filesystem error: cannot create directories: Not a directory
+    // [runs/a]") as a sentence: what was done, to which path, and why it failed.
+    std::string op = e.what();
+    const std::string reason = e.code().message(), prefix = "filesystem error: ";
+    if (op.rfind(prefix, 0) == 0) op = op.substr(prefix.size());
+    op = op.substr(0, op.find(": " + reason));
+    if (op == "status" || op == "symlink_status") op = "cannot access";
+    std::string paths = "'" + e.path1().string() + "'";
+    if (!e.path2().empty()) paths += " and '" + e.path2().string() + "'";
+    std::fprintf(stderr, "error: %s %s: %s\n", op.c_str(), paths.c_str(), reason.c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "error: out of memory: the input of `hypercomp %s` asks for more memory than "
+                 "there is (a size in its configuration or arguments)\n",
+                 command.c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+
+#include "base/io.h"
 
 namespace hc {
 namespace {
@@ -54,6 +57,33 @@ constexpr const char* type_words() {
     return "a number";
   else
     return "a string";
+}
+
+// A key given twice in one mapping: yaml-cpp keeps both and lookups find the first, so the later
+// value would be ignored without a word. Each mapping is visited once (aliases share theirs, and
+// may even contain themselves), found by its position in the text.
+void refuse_duplicate_keys(const YAML::Node& node, const std::string& source,
+                           const std::string& path, std::set<int>& visited) {
+  if (!node.IsMap() && !node.IsSequence()) return;
+  if (!visited.insert(node.Mark().pos).second) return;
+  if (node.IsSequence()) {
+    for (const auto& child : node) refuse_duplicate_keys(child, source, path, visited);
+    return;
+  }
+  std::map<std::string, int> first_line;
+  for (const auto& kv : node) {
+    if (kv.first.IsScalar()) {
+      const std::string key = kv.first.Scalar();
+      const int line = kv.first.Mark().line + 1;
+      const std::string full = path.empty() ? key : path + "." + key;
+      const auto [at, fresh] = first_line.emplace(key, line);
+      if (!fresh)
+        throw ConfigError(
+            fmt::format("{}:{}: duplicate key '{}' (first given at line {}): give each key once",
+                        source, line, full, at->second));
+      refuse_duplicate_keys(kv.second, source, full, visited);
+    }
+  }
 }
 
 }  // namespace
@@ -173,20 +203,20 @@ template std::vector<std::string> ConfigReader::convert<std::vector<std::string>
     const YAML::Node&, std::string_view) const;
 
 YAML::Node load_yaml_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open config file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_yaml_string(text.str(), path);
+  return load_yaml_string(read_input_file(path, "config file"), path);
 }
 
 YAML::Node load_yaml_string(const std::string& text, const std::string& source) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(fmt::format("{}:{}:{}: malformed YAML: {}", source, e.mark.line + 1,
                                   e.mark.column + 1, e.msg));
   }
+  std::set<int> visited;
+  refuse_duplicate_keys(root, source, "", visited);
+  return root;
 }
 
 void apply_override(YAML::Node& root, const std::string& assignment) {

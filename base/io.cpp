@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -110,6 +111,67 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+namespace {
+
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a pipe";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+std::string read_input_file(const std::string& path, const char* what, size_t limit) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw ConfigError(fmt::format("{}: cannot open {}: {}", path, what, std::strerror(errno)));
+  // Checked before opening: a pipe would block and a device never ends.
+  if (!S_ISREG(st.st_mode))
+    throw ConfigError(fmt::format("{}: is {}, not a {}", path, kind_of(st.st_mode), what));
+  if (static_cast<uint64_t>(st.st_size) > limit)
+    throw ConfigError(
+        fmt::format("{}: is {} bytes; a {} is at most {} bytes", path, st.st_size, what, limit));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw ConfigError(fmt::format("{}: cannot open {}: {}", path, what, std::strerror(errno)));
+  std::string text(limit + 1, '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        throw ConfigError(fmt::format("{}: cannot read {}: {}", path, what, std::strerror(err)));
+      }
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (got > limit)  // it grew after stat
+    throw ConfigError(fmt::format("{}: a {} is at most {} bytes", path, what, limit));
+  text.resize(got);
+  return text;
+}
+
+void check_writable(const std::string& dir) {
+  // An unnamed file, which nothing can leave behind; a named one where the file system has none.
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    const std::string probe =
+        (std::filesystem::path(dir) / fmt::format(".write-test.tmp.{}", ::getpid())).string();
+    fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::unlink(probe.c_str());
+  }
+  if (fd < 0) fail("cannot write into", dir);
+  ::close(fd);
+}
+
 uint64_t checksum(std::string_view bytes) {
   uint64_t h = 0x243f6a8885a308d3ULL ^ bytes.size();
   size_t i = 0;
@@ -174,8 +236,21 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path) {
 
 DirectoryLock::DirectoryLock(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / ".lock").string();
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a symbolic link planted as .lock would have the pid written into its target.
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+  if (fd_ < 0 && errno == ELOOP)
+    throw Error(fmt::format(
+        "lock file '{}' is a symbolic link: refusing to follow it (remove it; it is recreated)",
+        path));
   if (fd_ < 0) fail("cannot create lock file", path);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+    const bool regular = S_ISREG(st.st_mode);
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(fmt::format("lock file '{}' is {}: refusing to use it (remove it; it is recreated)",
+                            path, regular ? "a hard link to another file" : kind_of(st.st_mode)));
+  }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     char pid[32] = {0};

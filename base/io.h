@@ -19,6 +19,13 @@ void atomic_write(const std::string& path, std::string_view bytes);
 // would at that moment. Without the variable it does nothing (one cached lookup).
 void crash_point(const char* name);
 std::string read_file(const std::string& path);
+// The text of a file a user names as input (a config, a plan): a regular file of at most
+// `limit` bytes. Anything else -- missing, a directory, a device such as /dev/zero, too large --
+// is a ConfigError naming the path and what it is, before a byte is read.
+std::string read_input_file(const std::string& path, const char* what, size_t limit = 1 << 20);
+// Throws an Error naming `dir` if a file cannot be created in it (read-only, missing, not a
+// directory): checked before work whose result is written there.
+void check_writable(const std::string& dir);
 // 64-bit checksum of bytes (fast multiply-xorshift mixing; not cryptographic).
 uint64_t checksum(std::string_view bytes);
 // Keeps the first `lines` lines of a text file (drops what a killed run wrote after its last
@@ -47,6 +54,8 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path);
 // An exclusive lock on a directory, held while this object lives: an OS file lock (flock) on
 // DIR/.lock, released by the kernel when the process ends however it ends, so a killed process
 // leaves nothing stale. A second holder gets an Error naming the directory and the process.
+// A .lock that is not a plain file of its own (a symbolic link, a hard link to another file, a
+// device) is refused, never followed: the lock writes its holder's pid into the file.
 class DirectoryLock {
  public:
   explicit DirectoryLock(const std::string& dir);

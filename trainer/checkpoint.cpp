@@ -56,23 +56,20 @@ void save_checkpoint(const std::string& path, agents::PolicyImpl& policy,
   atomic_write(path, checkpoint_bytes(policy, optimizer, s));
 }
 
-CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& policy,
-                                torch::optim::Optimizer* optimizer, const std::string& config_file,
-                                const std::string& config_text) {
-  std::string data;
+namespace {
+
+std::string read_checkpoint(const std::string& path) {
   try {
-    data = read_file(path);
+    return read_file(path);
   } catch (const Error&) {
     throw Error(fmt::format("checkpoint '{}' does not exist or cannot be read", path));
   }
-  return load_checkpoint_bytes(std::move(data), path, policy, optimizer, config_file, config_text);
 }
 
-CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
-                                      agents::PolicyImpl& policy,
-                                      torch::optim::Optimizer* optimizer,
-                                      const std::string& config_file,
-                                      const std::string& config_text) {
+// Checks the bytes and reads the state; loads the parameters into `policy` unless it is null.
+CheckpointState parse(std::string data, const std::string& path, agents::PolicyImpl* policy,
+                      torch::optim::Optimizer* optimizer, const std::string& config_file,
+                      const std::string& config_text) {
   if (data.size() < 16 || std::memcmp(data.data() + data.size() - 8, kMagic, 8) != 0)
     throw Error(fmt::format("checkpoint '{}' is truncated or not a hypercomp checkpoint", path));
   uint64_t stored;
@@ -116,8 +113,9 @@ CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
         !same_run_config(s.config, config_text, path + " (its stored configuration)"))
       throw Error(fmt::format("checkpoint '{}' was written by another configuration than '{}'",
                               path, config_file));
+    if (!policy) return s;
     torch::NoGradGuard no_grad;
-    for (auto& p : policy.named_parameters()) {
+    for (auto& p : policy->named_parameters()) {
       torch::Tensor t;
       if (!ar.try_read("params/" + p.key(), t))
         throw Error(fmt::format("checkpoint '{}' does not fit this policy: no parameter '{}'", path,
@@ -138,6 +136,27 @@ CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
         fmt::format("checkpoint '{}' cannot be read: {}", path, e.what_without_backtrace()));
   }
   return s;
+}
+
+}  // namespace
+
+CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& policy,
+                                torch::optim::Optimizer* optimizer, const std::string& config_file,
+                                const std::string& config_text) {
+  return parse(read_checkpoint(path), path, &policy, optimizer, config_file, config_text);
+}
+
+CheckpointState read_checkpoint_state(const std::string& path, const std::string& config_file,
+                                      const std::string& config_text) {
+  return parse(read_checkpoint(path), path, nullptr, nullptr, config_file, config_text);
+}
+
+CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
+                                      agents::PolicyImpl& policy,
+                                      torch::optim::Optimizer* optimizer,
+                                      const std::string& config_file,
+                                      const std::string& config_text) {
+  return parse(std::move(data), path, &policy, optimizer, config_file, config_text);
 }
 
 }  // namespace hc::trainer

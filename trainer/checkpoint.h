@@ -38,6 +38,9 @@ CheckpointState load_checkpoint(const std::string& path, agents::PolicyImpl& pol
                                 torch::optim::Optimizer* optimizer,
                                 const std::string& config_file = "",
                                 const std::string& config_text = "");
+// The state alone (no parameters loaded), with the same checks of the bytes and configuration.
+CheckpointState read_checkpoint_state(const std::string& path, const std::string& config_file = "",
+                                      const std::string& config_text = "");
 // The same from checkpoint bytes; `path` names them in errors.
 CheckpointState load_checkpoint_bytes(std::string data, const std::string& path,
                                       agents::PolicyImpl& policy,

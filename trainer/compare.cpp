@@ -252,11 +252,12 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
           fs::remove_all(dir);
         }
         ++done;
-        fmt::print(stderr, "[{}/{}] {} / {}{}: {}\n", done, total, g.name, r.label,
-                   listed.empty() ? "" : fmt::format(" seed {}", seed),
-                   fs::exists(dir / "summary.json") ? "finished earlier, reused"
-                   : fs::exists(cfg_file)           ? "resuming"
-                                                    : "training");
+        const std::string which = fmt::format("[{}/{}] {} / {}{}", done, total, g.name, r.label,
+                                              listed.empty() ? "" : fmt::format(" seed {}", seed));
+        // A finished run is reused only after resume has checked it (trainer/run.h).
+        const bool finished_before = fs::exists(dir / "summary.json");
+        if (!finished_before)
+          fmt::print(stderr, "{}: {}\n", which, fs::exists(cfg_file) ? "resuming" : "training");
         TrainOptions train_options;
         train_options.quiet = o.quiet;
         if (fs::exists(cfg_file)) {
@@ -266,8 +267,20 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
           train_options.overrides = t.overrides;
           train_options.run_dir = t.dir;
         }
-        train(train_options);
-        t.summary = read_json((dir / "summary.json").string());
+        RunResult result;
+        try {
+          result = train(train_options);
+        } catch (const ConfigError&) {
+          throw;
+        } catch (const Error& e) {
+          throw Error(fmt::format("{} ({}): {}", which, t.dir, e.what()));
+        }
+        if (finished_before)
+          fmt::print(stderr, "{}: {}\n", which,
+                     result.finished_earlier ? "finished earlier, reused"
+                                             : "finished earlier, finished again from its last "
+                                               "checkpoint");
+        t.summary = read_summary(t.dir, trial_cfg);
         for (auto& j : read_json_lines((dir / "metrics.jsonl").string()))
           if (j["kind"] == "eval") t.evals.push_back(std::move(j));
         r.trials.push_back(std::move(t));

@@ -1,6 +1,6 @@
 // Comparisons: train several configurations (groups of runs, each over one or more seeds),
-// reusing finished runs, and collect their results. `hypercomp compare` formats them as a
-// Markdown report, CSV tables and learning curves.
+// reusing finished runs that pass resume's checks (trainer/run.h), and collect their results.
+// `hypercomp compare` formats them as a Markdown report, CSV tables and learning curves.
 //
 // A plan file:
 //   title: ...
@@ -100,7 +100,9 @@ struct Comparison {
   std::vector<ComparedGroup> groups;
 };
 
-// Trains (or resumes, or reuses) every run of the plan and collects the results.
+// Trains (or resumes, or reuses) every run of the plan and collects the results. A run that
+// cannot be continued (its history lost records, its checkpoint is damaged) is an Error naming
+// the run and the file.
 Comparison compare(const Plan& plan, const CompareOptions& options);
 
 }  // namespace hc::trainer

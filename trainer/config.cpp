@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "base/io.h"
+#include "base/rng.h"
 #include "families/registry.h"
 
 namespace hc::trainer {
@@ -31,11 +31,7 @@ RunConfig parse_run_config(const YAML::Node& root, const std::string& file) {
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open config file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_run_config_text(text.str(), path, overrides);
+  return load_run_config_text(read_input_file(path, "config file"), path, overrides);
 }
 
 RunConfig load_run_config_text(const std::string& text, const std::string& path,
@@ -46,9 +42,11 @@ RunConfig load_run_config_text(const std::string& text, const std::string& path,
   try {
     return parse_run_config(root, path);
   } catch (const ConfigError& e) {
-    // An error about an overridden key is the command line's, not the file's.
+    // An error about an overridden key is the command line's, not the file's: that of the last
+    // override of the key, the one in effect.
     const std::string what = e.what();
-    for (const auto& o : overrides) {
+    for (auto it = overrides.rbegin(); it != overrides.rend(); ++it) {
+      const std::string& o = *it;
       const std::string key = o.substr(0, o.find('='));
       const auto at = what.find(" " + key + ": ");
       if (at != std::string::npos)
@@ -76,6 +74,12 @@ int RunConfig::threads(int local_ranks) const {
   if (train.threads > 0) return train.threads;
   return std::max(1,
                   static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, local_ranks));
+}
+
+agents::Policy RunConfig::make_policy() const {
+  agents::PolicyDims dims{family->input_dim(), family->output_dim(), 0};
+  if (learner.name == LearnerKind::kImitation) dims.latent = family->task_space().latent_dim();
+  return agents::make_policy(policy, dims, derive_seed(train.seed, {0x1417}));
 }
 
 bool same_run_config(const std::string& stored, const std::string& resolved,

@@ -163,6 +163,9 @@ struct RunConfig {
   // train.threads resolved: 0 is one per core, shared by the `local_ranks` processes of a
   // distributed run on this machine.
   int threads(int local_ranks = 1) const;
+  // The run's policy, initialised from train.seed, with the family's input and output sizes (and
+  // the latent size for imitation).
+  agents::Policy make_policy() const;
 };
 
 // Reads a config file, applies overrides ("section.key=value") and validates everything.

@@ -55,6 +55,17 @@ bool is_loopback(const std::string& host) {
   return false;
 }
 
+// c10d logs through glog, which starts by complaining that it was not initialised ("Logging
+// before InitGoogleLogging()") and then repeats, as warnings, what the exception it throws says.
+// Every failure reaches the user as one error of ours, so glog is initialised to stderr and kept
+// to fatal messages.
+void quiet_c10d_logging() {
+  if (google::IsGoogleLoggingInitialized()) return;
+  FLAGS_logtostderr = true;  // never log files in /tmp
+  FLAGS_minloglevel = google::GLOG_FATAL;
+  google::InitGoogleLogging("hypercomp");
+}
+
 // An exception's message without LibTorch's backtrace.
 std::string describe(const std::exception& e) {
   if (const auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
@@ -62,6 +73,13 @@ std::string describe(const std::exception& e) {
 }
 
 }  // namespace
+
+void DistOptions::check_timeout(double seconds) {
+  // Written so that NaN fails too.
+  if (!(seconds >= kMinTimeout && seconds <= kMaxTimeout))
+    throw ConfigError(fmt::format("--dist-timeout {}: expected a number of seconds from {} to {}",
+                                  seconds, kMinTimeout, kMaxTimeout));
+}
 
 void DistOptions::complete_from_environment() {
   if (world_size <= 0) world_size = env_int("WORLD_SIZE", 1);
@@ -77,7 +95,7 @@ void DistOptions::complete_from_environment() {
   if (rank >= world_size)
     throw ConfigError(fmt::format("--rank {} is out of range for --world-size {}: expected 0 to {}",
                                   rank, world_size, world_size - 1));
-  if (timeout_s <= 0) throw ConfigError("--dist-timeout must be positive (seconds)");
+  check_timeout(timeout_s);
   if (!distributed()) return;
   if (master.empty() && file.empty())
     throw ConfigError(fmt::format(
@@ -111,6 +129,8 @@ struct Group::Impl {
 
 Group::Group(const DistOptions& o)
     : impl_(std::make_unique<Impl>()), rank_(o.rank), size_(o.world_size) {
+  DistOptions::check_timeout(o.timeout_s);
+  quiet_c10d_logging();
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
   try {
     if (!o.file.empty()) {
@@ -137,10 +157,17 @@ Group::Group(const DistOptions& o)
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
+    const std::string what = describe(e);
+    if (o.rank == 0 && !o.master.empty() &&
+        what.find("Address already in use") != std::string::npos)
+      throw Error(fmt::format(
+          "rank 0 cannot host the rendezvous store at {}: the port is in use by another "
+          "process; choose another (launch --master-port, train --master, or MASTER_PORT)",
+          o.master));
     throw Error(fmt::format(
         "rank {} of {} could not join the group through {} (its transport on {}) within {} s: "
         "{} (are all {} ranks started, with the same rendezvous?)",
-        o.rank, o.world_size, where_, o.bind, o.timeout_s, describe(e), o.world_size));
+        o.rank, o.world_size, where_, o.bind, o.timeout_s, what, o.world_size));
   }
 }
 

@@ -32,6 +32,11 @@ struct DistOptions {
   int local_ranks = 1;     // ranks on this machine (threads per rank default to cores / this)
 
   bool distributed() const { return world_size > 1; }
+  // The accepted --dist-timeout, in seconds: a rank's own start takes seconds, and a collective's
+  // deadline is kept in milliseconds.
+  static constexpr double kMinTimeout = 1, kMaxTimeout = 1e6;
+  // Throws a ConfigError naming --dist-timeout unless it is a number in [kMinTimeout, kMaxTimeout].
+  static void check_timeout(double seconds);
   // Fills what was not given on the command line from MASTER_ADDR, MASTER_PORT, WORLD_SIZE,
   // RANK, LOCAL_WORLD_SIZE and HYPERCOMP_RENDEZVOUS_FILE, then checks the whole.
   void complete_from_environment();

@@ -45,6 +45,28 @@ void append(const std::string& path, const std::string& text) {
 
 std::string csv_value(double v) { return std::isfinite(v) ? fmt::format("{}", v) : ""; }
 
+std::vector<std::string> columns_of(const std::string& header) {
+  std::vector<std::string> columns;
+  for (size_t at = 0, comma; at <= header.size(); at = comma + 1) {
+    comma = header.find(',', at);
+    if (comma == std::string::npos) comma = header.size();
+    columns.push_back(header.substr(at, comma - at));
+  }
+  return columns;
+}
+
+// A record's CSV line, its values in the order of `columns` (the first is the step), as write()
+// wrote it.
+std::string csv_row(int64_t step, const std::vector<std::string>& columns,
+                    const nlohmann::json& record) {
+  std::string out = std::to_string(step);
+  for (size_t c = 1; c < columns.size(); ++c) {
+    const auto& v = record.contains(columns[c]) ? record[columns[c]] : nlohmann::json();
+    out += "," + (v.is_number() ? csv_value(v.get<double>()) : std::string());
+  }
+  return out + "\n";
+}
+
 }  // namespace
 
 std::string MetricsFiles::path(int file) const { return (fs::path(dir_) / kNames[file]).string(); }
@@ -78,7 +100,7 @@ MetricsState MetricsFiles::state() const {
   return s;
 }
 
-std::vector<std::string> MetricsFiles::restore(const MetricsState& state) {
+std::vector<std::string> MetricsFiles::restore(const MetricsState& state, bool apply) {
   std::vector<std::string> repairs;
   // metrics.jsonl: the records up to the checkpoint must all be there, unchanged.
   const MetricsFileState& want = state.files[0];
@@ -96,12 +118,12 @@ std::vector<std::string> MetricsFiles::restore(const MetricsState& state) {
         "mismatch): it was changed after it was written; restore the file or start the run again",
         path(0), want.lines));
   if (kept.size() != text.size()) {
-    atomic_write(path(0), kept);
+    if (apply) atomic_write(path(0), kept);
     repairs.push_back(fmt::format("{}: dropped {} bytes written after the checkpoint{}", kNames[0],
                                   text.size() - kept.size(),
                                   text.back() != '\n' ? " (a torn last line among them)" : ""));
   }
-  lines_[0] = want.lines;
+  if (apply) lines_[0] = want.lines;
 
   // The CSVs: keep them if they hold what was recorded, else rebuild them from the records.
   for (int f = 1; f < 3; ++f) {
@@ -111,10 +133,12 @@ std::vector<std::string> MetricsFiles::restore(const MetricsState& state) {
     const std::string prefix = first_lines(have, csv.lines, n);
     const bool intact = n == csv.lines && (csv.lines == 0 || !state.has_checksums ||
                                            checksum(prefix) == csv.checksum);
-    headers_[f] = csv.header;
-    lines_[f] = csv.lines;
+    if (apply) {
+      headers_[f] = csv.header;
+      lines_[f] = csv.lines;
+    }
     if (intact) {
-      if (prefix.size() != have.size()) atomic_write(path(f), prefix);
+      if (apply && prefix.size() != have.size()) atomic_write(path(f), prefix);
       continue;
     }
     if (!state.has_checksums || (csv.header.empty() && csv.lines > 0))
@@ -124,12 +148,7 @@ std::vector<std::string> MetricsFiles::restore(const MetricsState& state) {
                       path(f)));
     // Rebuild: every record of this kind in metrics.jsonl, in the recorded column order.
     const std::string kind = f == 1 ? "train" : "eval";
-    std::vector<std::string> columns;
-    for (size_t at = 0, comma; at <= csv.header.size(); at = comma + 1) {
-      comma = csv.header.find(',', at);
-      if (comma == std::string::npos) comma = csv.header.size();
-      columns.push_back(csv.header.substr(at, comma - at));
-    }
+    const std::vector<std::string> columns = columns_of(csv.header);
     std::string out = csv.lines > 0 ? csv.header + "\n" : "";
     size_t start = 0;
     for (int64_t line = 0; line < want.lines; ++line) {
@@ -137,23 +156,47 @@ std::vector<std::string> MetricsFiles::restore(const MetricsState& state) {
       const nlohmann::json j = nlohmann::json::parse(kept.substr(start, nl - start));
       start = nl + 1;
       if (j["kind"] != kind) continue;
-      out += std::to_string(j["step"].get<int64_t>());
-      for (size_t c = 1; c < columns.size(); ++c) {
-        const auto& v = j.contains(columns[c]) ? j[columns[c]] : nlohmann::json();
-        out += "," + (v.is_number() ? csv_value(v.get<double>()) : std::string());
-      }
-      out += "\n";
+      out += csv_row(j["step"].get<int64_t>(), columns, j);
     }
     if (complete_lines(out) != csv.lines)
       throw Error(
           fmt::format("'{}' cannot be rebuilt: '{}' holds {} {} records, the checkpoint "
                       "recorded {} lines",
                       path(f), path(0), complete_lines(out) - (csv.lines > 0), kind, csv.lines));
-    atomic_write(path(f), out);
+    if (apply) atomic_write(path(f), out);
     repairs.push_back(
         fmt::format("{}: rebuilt from {} ({} lines)", kNames[f], kNames[0], csv.lines));
   }
   return repairs;
+}
+
+std::string MetricsFiles::check_final(const MetricsState& state, const std::string& kind,
+                                      int64_t step, const nlohmann::json& values) const {
+  nlohmann::json record = {{"kind", kind}, {"step", step}};
+  for (const auto& [k, v] : values.items()) record[k] = v;
+  const int which = kind == "train" ? 1 : 2;
+  for (int f = 0; f < 3; ++f) {
+    const MetricsFileState& at = state.files[f];
+    const std::string text = fs::exists(path(f)) ? read_file(path(f)) : std::string();
+    int64_t found = 0;
+    const std::string kept = first_lines(text, at.lines, found);
+    if (found < at.lines || (state.has_checksums && at.lines > 0 && checksum(kept) != at.checksum))
+      return fmt::format("'{}' differs from what the last checkpoint recorded", path(f));
+    std::string tail;
+    if (f == 0) {
+      tail = record.dump() + "\n";
+    } else if (f == which) {
+      // The header comes with the first record of a kind; a finished run has had its first
+      // evaluation (at step 0) before its last checkpoint.
+      if (at.header.empty()) return fmt::format("'{}' has no recorded columns", path(f));
+      tail = csv_row(step, columns_of(at.header), record);
+    }
+    if (text.compare(kept.size(), std::string::npos, tail) != 0)
+      return fmt::format(
+          "'{}' does not end with the run's final {} record (step {}) that summary.json holds",
+          path(f), kind, step);
+  }
+  return "";
 }
 
 }  // namespace hc::trainer

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "trainer/open_loop.h"
 
 namespace hc::trainer {
@@ -37,8 +39,15 @@ class MetricsFiles {
   // Records written after it, a torn last line among them, are dropped; a CSV that lost lines or
   // was changed is rebuilt from metrics.jsonl. metrics.jsonl itself cannot be rebuilt: if it holds
   // fewer records than `state` or different ones, this throws an Error naming it. Returns one
-  // line per repair made, for the log.
-  std::vector<std::string> restore(const MetricsState& state);
+  // line per repair made, for the log. With `apply` false nothing is written: the same checks,
+  // and the repairs that would be made.
+  std::vector<std::string> restore(const MetricsState& state, bool apply = true);
+  // Whether the files hold exactly what they held at `state` followed by the one record
+  // write(kind, step, ...) appends with these values (JSON numbers, null for non-finite): what a
+  // finished run holds after its last checkpoint, its final evaluation. "" if so, else which
+  // file differs.
+  std::string check_final(const MetricsState& state, const std::string& kind, int64_t step,
+                          const nlohmann::json& values) const;
   // Appends one record ("train" or "eval") to metrics.jsonl and to its CSV.
   void write(const std::string& kind, int64_t step, const Metrics& m);
   // What the files hold now (reads them to checksum them: they are small).

@@ -69,11 +69,7 @@ struct Session {
 
   Session(RunConfig c, std::string d, int local_ranks = 1)
       : config(std::move(c)), dir(std::move(d)) {
-    const tasks::TaskFamily& family = *config.family;
-    agents::PolicyDims dims{family.input_dim(), family.output_dim(), 0};
-    if (config.learner.name == LearnerKind::kImitation)
-      dims.latent = family.task_space().latent_dim();
-    policy = agents::make_policy(config.policy, dims, derive_seed(config.train.seed, {0x1417}));
+    policy = config.make_policy();
     learner = std::make_unique<Learner>(policy, config.learner, config.threads(local_ranks),
                                         config.train.parallel == Parallel::kShards);
   }
@@ -81,7 +77,172 @@ struct Session {
   std::string path(const char* name) const { return (fs::path(dir) / name).string(); }
 };
 
+// Whether a file of a run directory's is one a run writes (run.h).
+bool is_run_file(const std::string& name) {
+  for (const char* f : {kConfig, kCheckpoint, kBest, kSummary, "metrics.jsonl", "train.csv",
+                        "eval.csv", "train.log", "eval-latest.json", "eval-best.json"})
+    if (name == f) return true;
+  return false;
+}
+
+// The error for a directory that holds no run. A run killed before it wrote its configuration
+// (its first seconds: reading the configuration, building the family, the memory estimate)
+// trained nothing and may not have created its directory: its own command starts it again, which
+// a resume is told.
+[[noreturn]] void not_a_run(const std::string& dir, bool resuming) {
+  const std::string again = fmt::format(
+      "stopped before it wrote its configuration, it trained nothing: start it again with its "
+      "original command (hypercomp train CONFIG [key=value ...] --run-dir {})",
+      dir);
+  if (!fs::is_directory(dir))
+    throw Error(fmt::format("run directory '{}' does not exist{}", dir,
+                            resuming ? "; if a run was started there and " + again : ""));
+  bool empty = true;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    empty = empty &&
+            (name == ".lock" || name == "train.log" || name.find(".tmp.") != std::string::npos);
+  }
+  throw Error(fmt::format("'{}' is not a run directory (no {}){}", dir, kConfig,
+                          empty ? ": if the run that created it " + again : ""));
+}
+
+// Whether the history of a run without checkpoint.pt shows that one was written: a record that
+// a run only writes after its first checkpoint (an evaluation at or after that step, a train
+// record past it). A run killed before its first checkpoint has none, and starts again from step
+// 0. Returns the record, or "".
+std::string checkpoint_evidence(const std::string& dir, const TrainConfig& tc) {
+  const int64_t first = std::min(tc.checkpoint_every, tc.steps);
+  const std::string path = (fs::path(dir) / "metrics.jsonl").string();
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("step") || !j["step"].is_number_integer() ||
+        !j.contains("kind"))
+      continue;
+    const int64_t step = j["step"].get<int64_t>();
+    if ((j["kind"] == "eval" && step >= first) || (j["kind"] == "train" && step > first))
+      return fmt::format("'{}' (its {} record of step {})", path, j["kind"].get<std::string>(),
+                         step);
+  }
+  return "";
+}
+
+// What a run directory holds beside its checkpoint, checked before the run is continued or
+// evaluated.
+struct History {
+  bool finished = false;  // a summary.json, and everything the run wrote matches it
+  std::string damage;     // why a run with a summary.json must be finished again ("" if not)
+  nlohmann::json summary;
+};
+
+// Throws, naming the file, what cannot be repaired: checkpoint.pt missing although the run had
+// written one, or metrics.jsonl records that the checkpoint recorded lost or changed. `state` is
+// checkpoint.pt's (null: there is none).
+History check_history(const std::string& dir, const RunConfig& config,
+                      const CheckpointState* state) {
+  const TrainConfig& tc = config.train;
+  const std::string summary_path = (fs::path(dir) / kSummary).string();
+  const bool has_summary = fs::exists(summary_path);
+  if (!state) {
+    const std::string evidence =
+        has_summary ? "'" + summary_path + "' (a finished run)" : checkpoint_evidence(dir, tc);
+    if (!evidence.empty())
+      throw Error(fmt::format(
+          "'{}' is missing, but {} shows that the run wrote it: the run's state is lost; restore "
+          "{}, or remove '{}' to start the run again",
+          (fs::path(dir) / kCheckpoint).string(), evidence, kCheckpoint, dir));
+  }
+  MetricsFiles files(dir);
+  files.restore(state ? state->metrics : MetricsState{}, /*apply=*/false);
+  History h;
+  if (!has_summary) return h;
+  try {
+    h.summary = read_summary(dir, config);
+  } catch (const Error& e) {
+    h.damage = e.what();
+    return h;
+  }
+  if (state->step != tc.steps) {
+    h.damage =
+        fmt::format("'{}' says the run finished, but its last checkpoint is at step {} of {}",
+                    summary_path, state->step, tc.steps);
+    return h;
+  }
+  h.damage = files.check_final(state->metrics, "eval", tc.steps, h.summary["final"]);
+  if (!h.damage.empty()) return h;
+  // The best state: the checkpoint's, unless the final evaluation (after it) was better.
+  const auto& final = h.summary["final"];
+  const double valid = final.contains("valid/loss") && final["valid/loss"].is_number()
+                           ? final["valid/loss"].get<double>()
+                           : std::nan("");
+  const int64_t best =
+      std::isfinite(valid) && valid < state->best_valid_loss ? tc.steps : state->best_step;
+  if (h.summary["best_step"] != best) {
+    h.damage = fmt::format("'{}' has best_step {}, but the run's history gives {}", summary_path,
+                           h.summary["best_step"].dump(), best);
+    return h;
+  }
+  if (best >= 0) {
+    nlohmann::json record;
+    for (auto& e : read_json_lines((fs::path(dir) / "metrics.jsonl").string()))
+      if (e["kind"] == "eval" && e["step"] == best) record = std::move(e);
+    if (record.is_object()) {
+      record.erase("kind");
+      record.erase("step");
+    }
+    if (!record.is_object() || !h.summary.contains("best") || h.summary["best"] != record)
+      h.damage = fmt::format("'{}' does not hold the evaluation of step {} (best.pt) as recorded",
+                             summary_path, best);
+  }
+  h.finished = h.damage.empty();
+  return h;
+}
+
 }  // namespace
+
+nlohmann::json read_summary(const std::string& dir, const RunConfig& config) {
+  const std::string path = (fs::path(dir) / kSummary).string();
+  const nlohmann::json j = read_json(path);
+  const auto bad = [&](const std::string& what) {
+    return Error(fmt::format("'{}' {}", path, what));
+  };
+  if (!j.is_object()) throw bad(fmt::format("is not a JSON object (it holds {})", j.type_name()));
+  const auto field = [&](const char* key, bool (nlohmann::json::*is)() const noexcept,
+                         const char* expected) -> const nlohmann::json& {
+    if (!j.contains(key)) throw bad(fmt::format("has no \"{}\"", key));
+    if (!(j[key].*is)())
+      throw bad(fmt::format("\"{}\" is {}, expected {}", key, j[key].type_name(), expected));
+    return j[key];
+  };
+  for (const char* key : {"final", "best"}) {
+    if (!j.contains(key) && std::string(key) == "best") continue;
+    for (const auto& [k, v] :
+         field(key, &nlohmann::json::is_object, "an object of metrics").items())
+      if (!v.is_number() && !v.is_null())
+        throw bad(
+            fmt::format("\"{}\": \"{}\" is {}, expected a number or null", key, k, v.type_name()));
+  }
+  // The run it describes: that of the configuration.
+  const auto same = [&](const char* key, const nlohmann::json& value, const char* config_key) {
+    if (field(key, value.is_string() ? &nlohmann::json::is_string : &nlohmann::json::is_number,
+              value.is_string() ? "a string" : "a number") != value)
+      throw bad(fmt::format("\"{}\" is {}, but the run's configuration has {}={}", key,
+                            j[key].dump(), config_key, value.dump()));
+  };
+  same("steps", config.train.steps, "train.steps");
+  same("seed", config.train.seed, "train.seed");
+  same("family", std::string(config.family->name()), "family.name");
+  same("policy", std::string(name_of(config.policy.name)), "policy.name");
+  same("learner", std::string(name_of(config.learner.name)), "learner.name");
+  if (field("wall_time_s", &nlohmann::json::is_number, "a number").get<double>() < 0)
+    throw bad("\"wall_time_s\" is negative");
+  const int64_t best = field("best_step", &nlohmann::json::is_number_integer, "an integer");
+  if (best < -1 || best > config.train.steps)
+    throw bad(fmt::format("\"best_step\" is {}, expected -1 to train.steps={}", best,
+                          config.train.steps));
+  return j;
+}
 
 namespace {
 
@@ -138,26 +299,34 @@ RunConfig agree_on_start(Group& group, bool resuming, const std::string& problem
   return config;
 }
 
-// Rank 0 hands its state (the checkpoint bytes it made, or the error that stopped it) to the
-// other ranks, which load it.
-CheckpointState share_state(Group& group, const std::string& lead_error,
-                            const std::string& lead_bytes, Session& s,
-                            const CheckpointState& state) {
+// Rank 0 hands its state (the checkpoint bytes it made, that the run is finished, or the error
+// that stopped it) to the other ranks, which load it. Nothing: the run is finished.
+std::optional<CheckpointState> share_state(Group& group, const std::string& lead_error,
+                                           bool finished, const std::string& lead_bytes, Session& s,
+                                           const CheckpointState& state) {
   std::string message;
-  if (group.rank() == 0) message = lead_error.empty() ? "S" + lead_bytes : "E" + lead_error;
+  if (group.rank() == 0)
+    message = !lead_error.empty() ? "E" + lead_error : finished ? "F" : "S" + lead_bytes;
   message = group.broadcast(message);
   if (group.rank() == 0) {
     if (!lead_error.empty()) throw Error(lead_error);
+    if (finished) return std::nullopt;
     return state;
   }
-  if (message.empty() || (message[0] != 'S' && message[0] != 'E'))
+  if (message.empty() || (message[0] != 'S' && message[0] != 'E' && message[0] != 'F'))
     throw DistError("rank 0 sent a malformed state message");
   if (message[0] == 'E') throw Error(fmt::format("rank 0 stopped: {}", message.substr(1)));
+  if (message[0] == 'F') return std::nullopt;
   return load_checkpoint_bytes(message.substr(1), "rank 0's state", *s.policy,
                                &s.learner->optimizer());
 }
 
-RunResult train_run(const TrainOptions& o) {
+// What train() reports if memory runs out: where the run got to.
+struct Started {
+  std::string dir, log, estimate;  // the run directory, its train.log once written, the estimate
+};
+
+RunResult train_run(const TrainOptions& o, Started& started) {
   std::unique_ptr<Group> group;
   if (o.dist.distributed()) group = std::make_unique<Group>(o.dist);
   const bool lead = !group || group->rank() == 0;
@@ -175,8 +344,7 @@ RunResult train_run(const TrainOptions& o) {
         throw ConfigError("a resumed run keeps its configuration: drop the key=value overrides");
       if (lead) {
         const std::string cfg = (fs::path(dir) / kConfig).string();
-        if (!fs::exists(cfg))
-          throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
+        if (!fs::exists(cfg)) not_a_run(dir, /*resuming=*/true);
         lock = std::make_unique<DirectoryLock>(dir);
         // Temporary files of atomic writes a killed process did not finish (no one else writes
         // here).
@@ -206,12 +374,15 @@ RunResult train_run(const TrainOptions& o) {
   if (group) config = agree_on_start(*group, resuming, problem, std::move(config));
   if (own_error) std::rethrow_exception(own_error);
 
-  Session s(config, dir, o.dist.local_ranks);
-  if (group) s.learner->set_group(group.get());
-  // Before anything is written: a configuration too large for this machine is refused here.
-  const MemoryEstimate memory = estimate_memory(config, *s.learner);
+  started.dir = dir;
+  // Before anything is written or the policy built: a configuration too large for this machine
+  // is refused here.
+  const MemoryEstimate memory = estimate_memory(config);
+  started.estimate = memory.summary();
   const std::string memory_warning = check_memory(config, memory);
   if (!memory_warning.empty() && lead) fmt::print(stderr, "{}\n", memory_warning);
+  Session s(config, dir, o.dist.local_ranks);
+  if (group) s.learner->set_group(group.get());
   const std::string config_text = to_yaml(config.to_yaml());
   const TrainConfig& tc = config.train;
   const tasks::TaskFamily& family = *config.family;
@@ -226,49 +397,72 @@ RunResult train_run(const TrainOptions& o) {
   std::optional<RunResult> finished;
   const auto open_run = [&] {
     if (!resuming) {
+      // A new run gets a directory of its own: new, or left empty by a run stopped before it
+      // wrote its configuration (its lock, a temporary file), never one with other files. What
+      // is not a run's file is refused before anything is created there; a run's files after
+      // the lock (one writer at a time).
+      const auto refuse_others = [&](bool locked) {
+        if (locked &&
+            (fs::exists(fs::path(dir) / kCheckpoint) || fs::exists(fs::path(dir) / kConfig)))
+          throw Error(
+              fmt::format("run directory '{}' already holds a run: continue it with --resume {} "
+                          "or choose another --run-dir",
+                          dir, dir));
+        if (!fs::is_directory(dir)) return;
+        for (const auto& e : fs::directory_iterator(dir)) {
+          const std::string name = e.path().filename().string();
+          const bool leftover = name == ".lock" || name.find(".tmp.") != std::string::npos;
+          if (!leftover && (locked || !is_run_file(name)))
+            throw Error(fmt::format(
+                "run directory '{}' holds other files ('{}'): a new run needs a new or empty "
+                "directory (--run-dir)",
+                dir, name));
+        }
+      };
+      refuse_others(/*locked=*/false);
       fs::create_directories(dir);
-      // Locked before anything is checked or written: of two processes starting the same run
-      // directory, one gets it and the other an error.
+      // Locked before anything is checked again or written: of two processes starting the same
+      // run directory, one gets it and the other an error.
       lock = std::make_unique<DirectoryLock>(dir);
-      if (fs::exists(fs::path(dir) / kCheckpoint) || fs::exists(fs::path(dir) / kConfig))
-        throw Error(
-            fmt::format("run directory '{}' already holds a run: continue it with --resume {} "
-                        "or choose another --run-dir",
-                        dir, dir));
+      refuse_others(/*locked=*/true);
       atomic_write((fs::path(dir) / kConfig).string(), config_text);
     }
     log = std::make_shared<spdlog::logger>(
         "train", std::make_shared<spdlog::sinks::basic_file_sink_mt>(s.path("train.log")));
+    started.log = s.path("train.log");
     log->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
     log->flush_on(spdlog::level::info);
     log->info("{}", memory.summary());
     metrics = std::make_unique<MetricsFiles>(dir);
     if (resuming) {
-      std::optional<nlohmann::json> summary;
-      if (fs::exists(s.path(kSummary))) {
-        try {
-          summary = read_json(s.path(kSummary));
-        } catch (const Error& e) {
-          // Everything in it is derived from the last checkpoint: finish the run again.
-          log->info("{}; finishing the run again from its last checkpoint", e.what());
-          fmt::print(stderr, "{}; finishing the run again from its last checkpoint\n", e.what());
-        }
-      }
-      if (summary) {
+      // A finished run is checked like a stopped one, and its summary and final records against
+      // what it finished with: reused only if intact, finished again from its last checkpoint if
+      // what is damaged can be rebuilt, refused (naming the file) if not.
+      std::optional<CheckpointState> loaded;
+      if (fs::exists(s.path(kCheckpoint)))
+        loaded = load_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(),
+                                 s.path(kConfig), config_text);
+      const History history = check_history(dir, config, loaded ? &*loaded : nullptr);
+      if (history.finished) {
         if (!quiet) fmt::print(stderr, "run '{}' already finished ({} steps)\n", dir, tc.steps);
         RunResult r;
         r.dir = dir;
-        for (const auto& [k, v] : (*summary)["final"].items())
+        for (const auto& [k, v] : history.summary["final"].items())
           r.final_metrics.emplace_back(k, v.is_null() ? std::nan("") : v.get<double>());
-        r.wall_time = summary->value("wall_time_s", 0.0);
-        r.best_step = summary->value("best_step", int64_t{-1});
+        r.wall_time = history.summary["wall_time_s"].get<double>();
+        r.best_step = history.summary["best_step"].get<int64_t>();
+        r.finished_earlier = true;
         finished = r;
-        state.step = tc.steps;  // tells the other ranks there is nothing to do
         return;
       }
-      if (fs::exists(s.path(kCheckpoint))) {
-        state = load_checkpoint(s.path(kCheckpoint), *s.policy, &s.learner->optimizer(),
-                                s.path(kConfig), config_text);
+      if (!history.damage.empty()) {
+        // Everything in it is derived from the last checkpoint: finish the run again.
+        log->info("{}; finishing the run again from its last checkpoint", history.damage);
+        fmt::print(stderr, "{}; finishing the run again from its last checkpoint\n",
+                   history.damage);
+      }
+      if (loaded) {
+        state = *loaded;
         s.learner->set_skipped_steps(state.skipped);
       }
       for (const std::string& repair : metrics->restore(state.metrics)) {
@@ -292,12 +486,19 @@ RunResult train_run(const TrainOptions& o) {
     lead_error = e.what();
   }
   if (group) {
-    const std::string bytes = lead && lead_error.empty()
+    const std::string bytes = lead && lead_error.empty() && !finished
                                   ? checkpoint_bytes(*s.policy, &s.learner->optimizer(), state)
                                   : std::string();
-    state = share_state(*group, lead_error, bytes, s, state);
+    const auto shared = share_state(*group, lead_error, finished.has_value(), bytes, s, state);
+    if (!shared) {
+      if (lead) return *finished;
+      RunResult r;
+      r.dir = dir;
+      r.finished_earlier = true;
+      return r;
+    }
+    state = *shared;
     s.learner->set_skipped_steps(state.skipped);
-    if (!lead && state.step >= tc.steps) return RunResult{dir, {}, 0, state.best_step};
   }
   if (finished) return *finished;
 
@@ -374,7 +575,7 @@ RunResult train_run(const TrainOptions& o) {
         }
         // Ranks on machines whose arithmetic differs in the last bit could drift apart; each
         // checkpoint puts every rank back on rank 0's state.
-        if (group) state = share_state(*group, "", bytes, s, state);
+        if (group) state = *share_state(*group, "", false, bytes, s, state);
       }
     }
   } catch (const DistError& e) {
@@ -441,29 +642,38 @@ RunResult train_run(const TrainOptions& o) {
 }  // namespace
 
 RunResult train(const TrainOptions& o) {
+  Started started;
   try {
-    return train_run(o);
+    return train_run(o, started);
   } catch (const std::bad_alloc&) {
   } catch (const c10::Error& e) {
     if (std::string(e.what()).find("allocate") == std::string::npos) throw;
   }
   // One line naming the keys that drive memory, not a backtrace; checkpoints are written
   // atomically, so the last one is intact.
+  std::string estimate;
+  if (!started.log.empty())
+    estimate = fmt::format(" (the estimate made at the start is in {})", started.log);
+  else if (!started.estimate.empty())
+    estimate = fmt::format(" ({})", started.estimate);
+  std::error_code ignored;
+  const bool checkpoint =
+      !started.dir.empty() && fs::exists(fs::path(started.dir) / kCheckpoint, ignored);
   throw Error(fmt::format(
       "out of memory while training '{}': lower learner.meta_batch, learner.inner_steps or "
-      "policy.hidden (the estimate made at the start is in train.log); a run can be resumed from "
-      "its last checkpoint",
-      o.resume.empty() ? o.config : o.resume));
+      "policy.hidden{}{}",
+      o.resume.empty() ? o.config : o.resume, estimate,
+      checkpoint ? "; the run can be resumed from its last checkpoint" : ""));
 }
 
 LoadedRun load_run(const std::string& dir, bool best) {
   const std::string cfg = (fs::path(dir) / kConfig).string();
-  if (!fs::is_directory(dir)) throw Error(fmt::format("run directory '{}' does not exist", dir));
-  if (!fs::exists(cfg))
-    throw Error(fmt::format("'{}' is not a run directory (no {})", dir, kConfig));
+  if (!fs::is_directory(dir) || !fs::exists(cfg)) not_a_run(dir, /*resuming=*/false);
   Session s(load_run_config(cfg), dir);
   LoadedRun r;
   r.checkpoint = s.path(best ? kBest : kCheckpoint);
+  // A checkpoint.pt that was written and then lost is named as such.
+  if (!fs::exists(s.path(kCheckpoint))) check_history(dir, s.config, nullptr);
   if (!fs::exists(r.checkpoint))
     throw Error(fmt::format("run directory '{}' is incomplete: no {} yet ({})", dir,
                             best ? kBest : kCheckpoint,
@@ -481,6 +691,20 @@ LoadedRun load_run(const std::string& dir, bool best) {
 
 Metrics evaluate_run(const EvalOptions& o) {
   LoadedRun run = load_run(o.run_dir, o.best);
+  // Checked like a resume before the work: its history, and a finished run's summary; and that
+  // the result can be written.
+  const std::string checkpoint = (fs::path(o.run_dir) / kCheckpoint).string();
+  std::optional<CheckpointState> state;
+  if (fs::exists(checkpoint))
+    state = read_checkpoint_state(checkpoint, (fs::path(o.run_dir) / kConfig).string(),
+                                  to_yaml(run.config.to_yaml()));
+  const History history = check_history(o.run_dir, run.config, state ? &*state : nullptr);
+  if (!history.damage.empty())
+    throw Error(
+        fmt::format("{}: `hypercomp train --resume {}` finishes the run again from its "
+                    "last checkpoint",
+                    history.damage, o.run_dir));
+  check_writable(o.run_dir);
   Evaluator evaluator(*run.config.family, run.config.eval, run.config.train.seed,
                       run.config.learner.meta_batch, run.config.train.shards);
   Metrics m = evaluator.run(*run.learner);

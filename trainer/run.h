@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "trainer/distributed.h"
 #include "trainer/evaluate.h"
 
@@ -32,6 +34,7 @@ struct RunResult {
   Metrics final_metrics;
   double wall_time = 0;
   int64_t best_step = -1;
+  bool finished_earlier = false;  // resumed a finished run, intact: nothing was trained
 };
 
 RunResult train(const TrainOptions& options);
@@ -48,6 +51,11 @@ struct LoadedRun {
 // Loads checkpoint.pt (or best.pt) of a run directory; the Error names what is missing (the
 // directory, its config, a checkpoint not written yet) or mismatched.
 LoadedRun load_run(const std::string& dir, bool best = false);
+
+// A finished run's summary.json, checked: an object with every field that resume, eval and
+// compare read, of its type, describing the run of `config`. Throws an Error naming the file
+// and the field.
+nlohmann::json read_summary(const std::string& dir, const RunConfig& config);
 
 struct EvalOptions {
   std::string run_dir;

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "base/io.h"
 
@@ -21,15 +23,23 @@ struct Result {
   std::string out;
 };
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(HYPERCOMP_BIN) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+// A shell command line, its output (stdout and stderr) captured.
+Result shell(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((cmd + " 2>&1").c_str(), "r"), pclose);
   std::string out;
   std::array<char, 4096> buf;
   size_t n;
   while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
   const int status = pclose(pipe.release());
   return {WEXITSTATUS(status), out};
+}
+
+Result run(const std::string& args) { return shell(std::string(HYPERCOMP_BIN) + " " + args); }
+
+// `hypercomp args` in the directory `dir`, killed after `limit_s` seconds (status 137).
+Result run_in(const std::string& dir, const std::string& args, int limit_s) {
+  return shell("cd '" + dir + "' && timeout -s KILL " + std::to_string(limit_s) + " " +
+               HYPERCOMP_BIN + " " + args);
 }
 
 TEST(Cli, EnvsListsFamiliesWithSplitSizes) {
@@ -115,6 +125,243 @@ TEST(Cli, PrintConfigShowsTheResolvedConfigurationAndTrainsNothing) {
                        "/configs/quick/goals_anil.yaml learner.inner_stepz=3 --print-config");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.out.find("inner_stepz"), std::string::npos) << bad.out;
+}
+
+// What is given as a configuration: a key given twice (in a file or on the command line), a
+// directory, a device that never ends, a file far too large. Each is refused (or, for an override
+// given twice, the last one is in effect) with a message naming it, at once.
+TEST(Cli, ConfigInputsOfEveryKindAreRefusedNamingThem) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("hypercomp_cli_inputs_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "configs");
+  const std::string top = (dir / "top.yaml").string(), nested = (dir / "nested.yaml").string();
+  std::ofstream(top) << "family: {name: compositional_goals}\ntrain: {steps: 4}\n"
+                     << "policy: {hidden: 8}\ntrain: {steps: 9}\n";
+  std::ofstream(nested) << "family: {name: compositional_goals}\ntrain:\n  steps: 4\n"
+                        << "  seed: 1\n  steps: 9\n";
+  auto r = run("train " + top + " --print-config");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(top + ":4: duplicate key 'train' (first given at line 2)"),
+            std::string::npos)
+      << r.out;
+  r = run("train " + nested + " --print-config");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(nested + ":5: duplicate key 'train.steps' (first given at line 3)"),
+            std::string::npos)
+      << r.out;
+
+  r = run("train " + (dir / "configs").string() + " family.name=point_reach --print-config");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find((dir / "configs").string() + ": is a directory, not a config file"),
+            std::string::npos)
+      << r.out;
+  r = run("probe " + (dir / "run").string() + " --config " + (dir / "configs").string());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("is a directory, not a config file"), std::string::npos) << r.out;
+  r = run("train /dev/zero --print-config");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("/dev/zero: is a character device, not a config file"), std::string::npos)
+      << r.out;
+  const std::string big = (dir / "big.yaml").string();
+  std::ofstream(big) << "family: {name: compositional_goals}\n"
+                     << std::string(2 << 20, '#') << "\n";
+  r = run("train " + big + " --print-config");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(big + ": is 2097189 bytes; a config file is at most 1048576 bytes"),
+            std::string::npos)
+      << r.out;
+
+  // The last of two overrides of a key is in effect, and it is the one an error names.
+  const std::string cfg = HYPERCOMP_SOURCE_DIR "/configs/quick/goals_anil.yaml";
+  r = run("train " + cfg + " train.steps=4 train.steps=abc --print-config");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("override 'train.steps=abc'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("train.steps=4'"), std::string::npos) << r.out;
+  r = run("train " + cfg + " train.steps=abc train.steps=4 --print-config");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("  steps: 4\n"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+// Fuzzed command lines: every command with arguments drawn from paths of every kind (missing,
+// directories, devices, a file used as a directory, /, very long names) and values that stress
+// parsers. Each must succeed, or end with one error line that is a sentence of ours (not a
+// library's raw text), never a signal or a hang. HC_FUZZ_INPUTS sets how many (the suite runs a
+// few), HC_FUZZ_SEED the stream; each input runs in a fresh sandbox as its working directory.
+TEST(Cli, FuzzedCommandLinesSucceedOrEndWithOneClearError) {
+  namespace fs = std::filesystem;
+  const char* env_inputs = std::getenv("HC_FUZZ_INPUTS");
+  const char* env_seed = std::getenv("HC_FUZZ_SEED");
+  const int inputs = env_inputs ? std::atoi(env_inputs) : 12;
+  std::mt19937_64 rng(env_seed ? std::strtoull(env_seed, nullptr, 10) : 1);
+  const fs::path root =
+      fs::temp_directory_path() / ("hypercomp_cli_fuzz_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const std::string tiny = (root / "tiny.yaml").string();
+  std::ofstream(tiny) << "family: {name: compositional_goals, grid_size: 5, num_mazes: 2}\n"
+                      << "policy: {name: hnet_linear, hidden: 8, templates: 4}\n"
+                      << "learner: {meta_batch: 4, inner_steps: 1, inner_optimizer: sgd}\n"
+                      << "train: {steps: 2, eval_every: 2, checkpoint_every: 2, threads: 1}\n"
+                      << "eval: {tasks: 4, identification_tasks: 4, closed_loop_tasks: 2}\n";
+  std::ofstream(root / "plan.yaml") << "groups:\n  - {name: g, runs: [" << tiny << "]}\n";
+  std::ofstream(root / "junk.yaml") << std::string("\x01\xff{[:\n  - ", 9);
+  const std::string finished = (root / "finished").string();
+  ASSERT_EQ(run("train " + tiny + " -q --run-dir " + finished).status, 0);
+
+  const auto pick = [&](const std::vector<std::string>& from) { return from[rng() % from.size()]; };
+  // Where outputs go: inside the sandbox (or nowhere), never the machine's own directories nor
+  // the inputs shared by every case.
+  const std::vector<std::string> outputs = {"missing",
+                                            "adir",
+                                            "adir/",
+                                            "''",
+                                            "-",
+                                            std::string(300, 'a'),
+                                            "a/" + std::string(4200, 'b'),
+                                            "'a b'",
+                                            "../x",
+                                            "out.gif",
+                                            "out/",
+                                            tiny + "/x",
+                                            "out/deep/er/"};
+  // Inputs: those paths, and existing files and directories of every kind.
+  std::vector<std::string> paths = {finished,
+                                    finished + "/",
+                                    tiny,
+                                    (root / "plan.yaml").string(),
+                                    (root / "junk.yaml").string(),
+                                    finished + "/config.yaml",
+                                    finished + "/metrics.jsonl",
+                                    "/dev/null",
+                                    "/dev/zero",
+                                    "/",
+                                    "/proc/self/status"};
+  paths.insert(paths.end(), outputs.begin(), outputs.end());
+  const std::vector<std::string> values = {
+      "-1",    "0",   "1",  "2",   "3", "99999999999999999999", "nan", "inf",
+      "1e308", "abc", "''", "1.5", "-0"};
+  const std::vector<std::string> families = {"compositional_goals",
+                                             "compositional_preference",
+                                             "point_reach",
+                                             "push",
+                                             "lander",
+                                             "hyperteacher",
+                                             "nosuch",
+                                             "''"};
+  // Overrides that stay small when valid (nothing trains for long).
+  const auto override_ = [&] {
+    static const std::vector<std::string> keys = {"train.steps=",
+                                                  "train.seed=",
+                                                  "learner.meta_batch=",
+                                                  "eval.tasks=",
+                                                  "policy.hidden=",
+                                                  "family.grid_size=",
+                                                  "learner.inner_steps=",
+                                                  "train.threads=",
+                                                  "nosuch.key=",
+                                                  "train=",
+                                                  "policy.name=",
+                                                  "family.name=",
+                                                  "train.steps.x=",
+                                                  "=",
+                                                  "x"};
+    const std::string k = pick(keys);
+    if (k == "train.steps=") return k + pick({"0", "-1", "abc", "1.5", "2", "[]"});
+    if (k == "learner.inner_steps=") return k + pick({"-1", "abc", "2", "nan"});
+    return k + pick(values);
+  };
+  const auto command = [&]() -> std::string {
+    std::string c;
+    switch (rng() % 9) {
+      case 0:
+        c = "train " + pick(paths);
+        for (int i = rng() % 3; i-- > 0;) c += " " + override_();
+        if (rng() % 2) c += " --run-dir " + pick(outputs);
+        if (rng() % 3 == 0) c += " --print-config";
+        return c + " -q";
+      case 1:
+        c = "train --resume " + pick(paths);
+        if (rng() % 4 == 0) c += " " + override_();
+        return c + " -q";
+      case 2:
+        return "eval " + pick(paths) + (rng() % 2 ? " --best" : "");
+      case 3:
+        c = "compare " + pick(paths) + " -q";
+        if (rng() % 2) c += " " + override_();
+        if (rng() % 2) c += " --out " + pick(outputs);
+        if (rng() % 2) c += " --runs " + pick(outputs);
+        if (rng() % 3 == 0) c += " --report " + pick(outputs);
+        if (rng() % 4 == 0) c += " --group " + pick({"g", "nosuch"});
+        return c;
+      case 4:
+        c = "probe " + pick(paths) + " -q --subroutine " + pick({"jump", "navigation,x"});
+        if (rng() % 2) c += " --config " + pick(paths);
+        if (rng() % 2) c += " --out " + pick(outputs);
+        if (rng() % 3 == 0) c += " probe.epochs=" + pick(values);
+        return c;
+      case 5:
+        c = "demo " + pick(families);
+        if (rng() % 2) c += " --config " + pick(paths);
+        if (rng() % 2) c += " --task " + pick(values);
+        if (rng() % 2) c += " --seed " + pick(values);
+        if (rng() % 2) c += " --split " + pick({"ood", "train", "x"});
+        return c + (rng() % 2 ? " --json" : "");
+      case 6:
+        return "check " + pick(families) + " --tasks " + pick({"1", "2", "0", "-1", "abc"}) +
+               (rng() % 2 ? " --config " + pick(paths) : "");
+      case 7:
+#ifdef HC_TEST_RENDER
+        c = "record " + pick({pick(families), pick(paths)}) + " --out " + pick(outputs);
+        if (rng() % 2) c += " --frames " + pick({"1", "2", "0", "-1", "abc", "99999999999"});
+        return c;
+#endif
+      default:
+        return "envs " + (rng() % 2 ? pick(families) : std::string()) + (rng() % 2 ? " -v" : "");
+    }
+  };
+  // Text that comes from a library, not from hypercomp.
+  const std::vector<std::string> raw = {"filesystem error",
+                                        "bad_alloc",
+                                        "basic_string",
+                                        "json.exception",
+                                        "stoi",
+                                        "stod",
+                                        "stoll",
+                                        "[enforce fail",
+                                        "terminate called",
+                                        "what():",
+                                        "vector::",
+                                        "Aborted"};
+  int failures = 0, ok = 0, refused = 0, ran = 0;
+  for (int i = 0; i < inputs && failures < 5; ++i, ++ran) {
+    const fs::path sandbox = root / ("case" + std::to_string(i));
+    fs::create_directories(sandbox / "adir");
+    const std::string cmd = command();
+    // A hang is caught by the time limit (every command here ends within seconds).
+    const auto r = run_in(sandbox.string(), cmd, /*limit_s=*/300);
+    std::string problem;
+    if (r.status != 0 && r.status != 1 && r.status != 2 && !(r.status >= 100 && r.status < 120))
+      problem = "exit status " + std::to_string(r.status);
+    for (const auto& text : raw)
+      if (r.out.find(text) != std::string::npos) problem += " raw library text '" + text + "'";
+    if ((r.status == 1 || r.status == 2) && r.out.find("error: ") == std::string::npos)
+      problem += " no error line";
+    (r.status == 0 ? ok : refused) += 1;
+    if (!problem.empty()) {
+      ++failures;
+      ADD_FAILURE() << "input " << i << ": hypercomp " << cmd << "\n" << problem << "\n" << r.out;
+    }
+    fs::remove_all(sandbox);
+  }
+  RecordProperty("inputs", ran);
+  RecordProperty("succeeded", ok);
+  RecordProperty("refused", refused);
+  std::printf("%d command lines: %d succeeded, %d refused with an error, %d failures\n", ran, ok,
+              refused, failures);
+  fs::remove_all(root);
 }
 
 TEST(Cli, CheckPassesOnEveryGridworld) {

@@ -135,9 +135,12 @@ TEST_F(Viewer, ErrorsSayWhatIsWrong) {
   r = sh("hypercomp record " + path("empty") + " --out " + path("x.gif"));
   EXPECT_NE(r.out.find("is not a run directory (no config.yaml)"), std::string::npos) << r.out;
 
+  // A run stopped before its first checkpoint (one whose checkpoint was lost is refused as such:
+  // tests/trainer/damage_test.cpp).
   const std::string run = train("linear", "hnet_linear");
   fs::copy(run, path("started"), fs::copy_options::recursive);
-  fs::remove(path("started/checkpoint.pt"));
+  for (const char* f : {"checkpoint.pt", "summary.json", "metrics.jsonl", "train.csv", "eval.csv"})
+    fs::remove(path("started/") + f);
   r = sh("hypercomp record " + path("started") + " --out " + path("x.gif"));
   EXPECT_NE(r.out.find("is incomplete: no checkpoint.pt"), std::string::npos) << r.out;
 
@@ -160,6 +163,25 @@ TEST_F(Viewer, ErrorsSayWhatIsWrong) {
 
   r = sh("hypercomp record compositional_goals --out " + path("x.txt"));
   EXPECT_NE(r.out.find("expected a file name ending in .gif"), std::string::npos) << r.out;
+}
+
+// PNG frames go into a directory of their own: never into one holding other files (such as /);
+// one holding only the frames of an earlier record takes new ones.
+TEST_F(Viewer, RecordWritesFramesOnlyIntoADirectoryOfTheirOwn) {
+  fs::create_directories(path("mixed"));
+  std::ofstream(path("mixed/notes.txt")) << "a user's file\n";
+  auto r = sh("hypercomp record compositional_goals --frames 1 --out " + path("mixed/"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(
+      r.out.find("--out '" + path("mixed/") + "': the directory holds other files ('notes.txt')"),
+      std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(path("mixed/frame_00000.png")));
+  r = sh("hypercomp record compositional_goals --frames 2 --out " + path("frames/"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = sh("hypercomp record compositional_goals --frames 1 --out " + path("frames"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(fs::exists(path("frames/frame_00001.png")));
 }
 
 }  // namespace

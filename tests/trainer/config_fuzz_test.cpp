@@ -8,6 +8,8 @@
 // runs as many inputs as asked (the suite runs a few thousand); HC_FUZZ_SEED picks another
 // stream. A failure prints the seed and the input that caused it.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -125,7 +127,7 @@ std::string join(const std::vector<std::string>& lines) {
 // One mutation of `text`: of a byte, a line, a key or a value.
 std::string mutate(std::string text, Rng& rng, const std::vector<std::string>& keys) {
   std::vector<std::string> lines = lines_of(text);
-  switch (rng.uniform_int(9)) {
+  switch (rng.uniform_int(10)) {
     case 0:  // flip a byte
       if (!text.empty())
         text[rng.uniform_int(text.size())] ^= static_cast<char>(1 + rng.uniform_int(255));
@@ -168,6 +170,15 @@ std::string mutate(std::string text, Rng& rng, const std::vector<std::string>& k
       const auto start = line.find_first_not_of(' ');
       if (colon == std::string::npos || start == std::string::npos || start > colon) return text;
       line = line.substr(0, start) + pick(rng, keys) + line.substr(colon);
+      return join(lines);
+    }
+    case 8: {  // give a key a second time, with another value, in the same mapping
+      if (lines.empty()) return text;
+      const size_t i = rng.uniform_int(lines.size());
+      const auto colon = lines[i].find(':');
+      if (colon == std::string::npos) return text;
+      lines.insert(lines.begin() + static_cast<int64_t>(i) + 1,
+                   lines[i].substr(0, colon + 1) + " " + pick(rng, kValues));
       return join(lines);
     }
     default:  // add a key with a value somewhere
@@ -233,6 +244,9 @@ TEST(Fuzz, ConfigFilesAndOverridesAreAcceptedOrRejectedWithAClearError) {
     for (int r = 0; r < rounds; ++r) text = mutate(text, rng, keys);
     std::vector<std::string> overrides;
     for (uint64_t k = rng.uniform_int(3); k-- > 0;) overrides.push_back(random_override(rng, keys));
+    if (!overrides.empty() && rng.uniform_int(4) == 0)  // a key given twice: the last is in effect
+      overrides.push_back(overrides[0].substr(0, overrides[0].find('=')) + "=" +
+                          pick(rng, kValues));
     const std::string problem = try_config(text, overrides, outcome);
     if (!problem.empty()) {
       ++failures;
@@ -248,6 +262,58 @@ TEST(Fuzz, ConfigFilesAndOverridesAreAcceptedOrRejectedWithAClearError) {
   // The mutations must reach both outcomes, or they test nothing.
   EXPECT_GT(outcome.accepted, 0);
   EXPECT_GT(outcome.rejected, 0);
+}
+
+// Config files of every kind a path can name: each is read (a regular file of a sane size) or
+// refused at once with a ConfigError naming the path and what it is -- never read without end
+// (a device), never blocked on (a pipe), never taken for an empty configuration (a directory).
+TEST(Fuzz, ConfigPathsOfEveryKindAreReadOrRefusedNamingThem) {
+  const fs::path dir = fs::temp_directory_path() / ("hc_fuzz_paths_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "adir");
+  const std::string good = (dir / "good.yaml").string();
+  atomic_write(good, "family: {name: compositional_goals}\n");
+  atomic_write((dir / "empty.yaml").string(), "");
+  fs::create_symlink(good, dir / "link.yaml");
+  fs::create_symlink(dir / "adir", dir / "dirlink.yaml");
+  fs::create_symlink(dir / "loop.yaml", dir / "loop.yaml");
+  ASSERT_EQ(mkfifo((dir / "pipe.yaml").c_str(), 0644), 0);
+  // 4 GiB, sparse: no disk is used, and reading it would take minutes and all the memory.
+  { std::ofstream(dir / "huge.yaml"); }
+  fs::resize_file(dir / "huge.yaml", 4ull << 30);
+  struct Case {
+    std::string path, expected;  // "" for a configuration that is read
+  };
+  const std::vector<Case> cases = {
+      {good, ""},
+      {(dir / "link.yaml").string(), ""},
+      {(dir / "empty.yaml").string(), "missing section 'family'"},
+      {(dir / "adir").string(), "is a directory, not a config file"},
+      {(dir / "adir/").string(), "is a directory, not a config file"},
+      {(dir / "dirlink.yaml").string(), "is a directory, not a config file"},
+      {(dir / "loop.yaml").string(), "cannot open config file: Too many levels of symbolic links"},
+      {(dir / "pipe.yaml").string(), "is a pipe, not a config file"},
+      {(dir / "huge.yaml").string(), "is 4294967296 bytes; a config file is at most 1048576"},
+      {"/dev/zero", "is a character device, not a config file"},
+      {"/dev/urandom", "is a character device, not a config file"},
+      {"/dev/null", "is a character device, not a config file"},
+      {good + "/x", "cannot open config file: Not a directory"},
+      {(dir / "missing.yaml").string(), "cannot open config file: No such file or directory"},
+      {(dir / std::string(300, 'a')).string(), "cannot open config file: File name too long"},
+      {"", "cannot open config file: No such file or directory"},
+  };
+  for (const Case& c : cases) {
+    try {
+      load_run_config(c.path);
+      EXPECT_EQ(c.expected, "") << c.path << " was read";
+    } catch (const ConfigError& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(m.rfind(c.path + ":", 0), 0u) << "the error does not start with the path: " << m;
+      EXPECT_NE(c.expected, "") << c.path << ": " << m;
+      EXPECT_NE(m.find(c.expected), std::string::npos) << m;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 // Task descriptions, as `hypercomp demo --task` takes them: a task or an EnvError.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "base/io.h"
@@ -323,6 +324,160 @@ TEST_F(Distributed, MalformedMessageFromARankIsAnError) {
   const std::string log = read_file(path("a.log"));
   EXPECT_NE(log.find("rank 1 sent a malformed start message"), std::string::npos) << log;
   EXPECT_THROW(unpickle("not pickled tensors", "evaluation results"), DistError);
+}
+
+// The processes whose parent is `pid`, from /proc.
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    char state;
+    pid_t parent = 0;
+    if (rest >> state >> parent && parent == pid) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// Whether a process still runs (a zombie no longer does).
+bool alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  return stat[stat.rfind(')') + 2] != 'Z';
+}
+
+// The child of `launcher` that is rank `rank` (its environment has RANK=rank).
+pid_t rank_of(pid_t launcher, int rank) {
+  const std::string want = "RANK=" + std::to_string(rank);
+  for (pid_t p : children_of(launcher)) {
+    std::ifstream in("/proc/" + std::to_string(p) + "/environ");
+    for (std::string var; std::getline(in, var, '\0');)
+      if (var == want) return p;
+  }
+  return -1;
+}
+
+// Waits up to `limit` for `pid` to end; kills it if it does not. Returns its exit status, or -1
+// if it had to be killed.
+int finish_within(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  int status = 0;
+  while (Clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+// A stopped rank never hangs launch: when rank 0 stops at its timeout, launch ends the others,
+// a stopped one included. (The limit only catches a hang: launch ends a few seconds after the 2 s
+// timeout.)
+TEST_F(Distributed, StoppedRankNeverHangsLaunch) {
+  const pid_t launcher = spawn({"launch", "--nproc", "2", "--dist-timeout", "2", "train", config_,
+                                "train.steps=100000", "--run-dir", path("r"), "-q"},
+                               {}, path("launch.log"));
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(path("r/checkpoint.pt")) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const pid_t other = rank_of(launcher, 1);
+  ASSERT_GT(other, 0);
+  ASSERT_EQ(kill(other, SIGSTOP), 0);
+  const int status = finish_within(launcher, std::chrono::seconds(120));
+  if (alive(other)) kill(other, SIGKILL);
+  EXPECT_EQ(status, 1) << "launch hung (-1) or ended otherwise\n" << read_file(path("launch.log"));
+  const std::string log = read_file(path("launch.log"));
+  EXPECT_NE(log.find("Timed out"), std::string::npos) << log;
+  EXPECT_NE(log.find("launch: rank 0 of 2 failed (exit status 1); ended the rank(s) still "
+                     "running: 1"),
+            std::string::npos)
+      << log;
+}
+
+// With the master port taken, rank 0 fails at once and launch ends at once with one clear
+// error, without glog's start-up noise, instead of waiting for the other rank's 60 s timeout.
+TEST_F(Distributed, TakenMasterPortEndsLaunchAtOnceNamingThePort) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  socklen_t n = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  const auto t0 = Clock::now();
+  const pid_t launcher = spawn({"launch", "--nproc", "2", "--master-port", port, "--dist-timeout",
+                                "60", "train", config_, "--run-dir", path("r"), "-q"},
+                               {}, path("launch.log"));
+  const int status = finish_within(launcher, std::chrono::seconds(180));
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  close(fd);
+  const std::string log = read_file(path("launch.log"));
+  EXPECT_EQ(status, 1) << log;
+  EXPECT_LT(took, 60) << "launch waited for the other rank's timeout\n" << log;
+  EXPECT_NE(log.find("rank 0 cannot host the rendezvous store at 127.0.0.1:" + port +
+                     ": the port is in use by another process"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("InitGoogleLogging"), std::string::npos) << log;
+  EXPECT_EQ(log.find("socket.cpp"), std::string::npos) << "glog's lines\n" << log;
+}
+
+// --dist-timeout is a number of seconds a rank can wait: NaN, infinity, a nanosecond or zero are
+// refused before any rank starts.
+TEST_F(Distributed, DistTimeoutOutsideItsRangeIsRefusedBeforeStarting) {
+  for (const char* t : {"nan", "inf", "1e-9", "0", "-5"}) {
+    EXPECT_EQ(run({"launch", "--nproc", "2", "--dist-timeout", t, "train", config_, "--run-dir",
+                   path("r")},
+                  {}, path("t.log")),
+              2)
+        << t;
+    const std::string log = read_file(path("t.log"));
+    EXPECT_EQ(log.rfind("error: --dist-timeout ", 0), 0u) << log;
+    EXPECT_NE(log.find(": expected a number of seconds from 1 to 1000000"), std::string::npos)
+        << log;
+  }
+  EXPECT_EQ(run({"train", config_, "--world-size", "2", "--rank", "1", "--rendezvous-file",
+                 path("store"), "--dist-timeout", "inf"},
+                {}, path("t.log")),
+            2);
+  EXPECT_NE(read_file(path("t.log")).find("--dist-timeout inf: expected"), std::string::npos)
+      << read_file(path("t.log"));
+  EXPECT_FALSE(fs::exists(path("r")));
+}
+
+// Ranks never outlive their launcher: killed with SIGKILL, it takes its ranks with it, and its
+// rendezvous directory is removed. (The limit only catches ranks that stay: they end at once.)
+TEST_F(Distributed, KilledLauncherTakesItsRanksAndRendezvousWithIt) {
+  fs::create_directories(path("tmp"));
+  const pid_t launcher = spawn({"launch", "--nproc", "2", "train", config_, "train.steps=100000",
+                                "--run-dir", path("r"), "-q"},
+                               {"TMPDIR=" + path("tmp")}, path("launch.log"));
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(path("r/checkpoint.pt")) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::vector<pid_t> ranks = {rank_of(launcher, 0), rank_of(launcher, 1)};
+  ASSERT_GT(ranks[0], 0);
+  ASSERT_GT(ranks[1], 0);
+  ASSERT_FALSE(fs::is_empty(path("tmp"))) << "the rendezvous directory";
+  ASSERT_EQ(kill(launcher, SIGKILL), 0);
+  finish(launcher);
+  const auto limit = Clock::now() + std::chrono::seconds(60);
+  while ((alive(ranks[0]) || alive(ranks[1]) || !fs::is_empty(path("tmp"))) && Clock::now() < limit)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (pid_t r : ranks) {
+    EXPECT_FALSE(alive(r)) << "rank " << r << " outlived its launcher";
+    if (alive(r)) kill(r, SIGKILL);
+  }
+  EXPECT_TRUE(fs::is_empty(path("tmp"))) << "the rendezvous directory was left behind";
 }
 
 TEST_F(Distributed, LaunchRefusesWhatItSetsItself) {

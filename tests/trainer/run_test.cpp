@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -283,6 +285,115 @@ TEST_F(Runs, AllocationFailureIsOneLineNamingTheKeys) {
               out.find("needs more memory than is available") != std::string::npos)
       << out;
   EXPECT_NE(out.find("learner.meta_batch"), std::string::npos) << out;
+}
+
+// The lock file is the run's own plain file: a symbolic link planted as .lock is refused, not
+// followed (the lock writes its holder's pid into it).
+TEST_F(Runs, LockFileThatIsALinkIsRefusedNeverFollowed) {
+  const std::string cfg = write_config(kTiny);
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("a"), "-q", "train.steps=4"}), 0);
+  atomic_write(path("users-file"), "keep me\n");
+  fs::remove(path("a/.lock"));
+  fs::create_symlink(path("users-file"), path("a/.lock"));
+  EXPECT_EQ(run({"train", "--resume", path("a"), "-q"}, {}, path("a.log")), 1);
+  EXPECT_NE(read_file(path("a.log")).find("lock file '" + path("a/.lock") + "' is a symbolic link"),
+            std::string::npos)
+      << read_file(path("a.log"));
+  EXPECT_EQ(read_file(path("users-file")), "keep me\n");
+}
+
+// A run killed in its first seconds, before it wrote its configuration, trained nothing; a
+// resume says how to start it again rather than only that there is no run.
+TEST_F(Runs, ResumeOfARunStoppedBeforeItsConfigurationSaysHowToStartItAgain) {
+  fs::create_directories(path("early"));
+  atomic_write(path("early/.lock"), "123\n");  // what such a run leaves, at most
+  EXPECT_EQ(run({"train", "--resume", path("early"), "-q"}, {}, path("early.log")), 1);
+  EXPECT_NE(read_file(path("early.log"))
+                .find("start it again with its original command (hypercomp train CONFIG "
+                      "[key=value ...] --run-dir " +
+                      path("early") + ")"),
+            std::string::npos)
+      << read_file(path("early.log"));
+  EXPECT_EQ(run({"train", "--resume", path("never"), "-q"}, {}, path("never.log")), 1);
+  EXPECT_NE(read_file(path("never.log")).find("start it again with its original command"),
+            std::string::npos)
+      << read_file(path("never.log"));
+}
+
+// A new run gets a directory of its own: one holding other files is refused before anything is
+// written there; one left by a run stopped before it wrote its configuration is used.
+TEST_F(Runs, NewRunNeedsADirectoryOfItsOwn) {
+  const std::string cfg = write_config(kTiny);
+  fs::create_directories(path("mine"));
+  atomic_write(path("mine/notes.txt"), "a user's notes\n");
+  EXPECT_EQ(run({"train", cfg, "--run-dir", path("mine"), "-q"}, {}, path("mine.log")), 1);
+  EXPECT_NE(read_file(path("mine.log"))
+                .find("run directory '" + path("mine") + "' holds other files ('notes.txt')"),
+            std::string::npos)
+      << read_file(path("mine.log"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(path("mine")), fs::directory_iterator()), 1);
+  fs::create_directories(path("early"));
+  atomic_write(path("early/.lock"), "123\n");
+  EXPECT_EQ(run({"train", cfg, "--run-dir", path("early"), "-q", "train.steps=2"}), 0);
+}
+
+// Eval writes its result into the run directory: a directory it cannot write into is refused
+// before the evaluation, not after it. (As root, the check runs as the unprivileged user
+// nobody, whom the directory's permissions stop.)
+TEST_F(Runs, EvalOfARunItCannotWriteIsRefusedBeforeEvaluating) {
+  const std::string cfg = write_config(kTiny);
+  ASSERT_EQ(run({"train", cfg, "--run-dir", path("ro"), "-q", "train.steps=4"}), 0);
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(path("ro"), fs::perms::owner_read | fs::perms::owner_exec |
+                                  fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  const int log = ::open(path("ro.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const std::string ro = path("ro");
+  const pid_t pid = fork();
+  if (pid == 0) {  // system calls only until exec
+    dup2(log, 1);
+    dup2(log, 2);
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+    execl(HYPERCOMP_BIN, HYPERCOMP_BIN, "eval", ro.c_str(), nullptr);
+    _exit(4);
+  }
+  ::close(log);
+  const int status = finish(pid);
+  fs::permissions(path("ro"), fs::perms::owner_all, fs::perm_options::add);
+  EXPECT_EQ(status, 1) << read_file(path("ro.log"));
+  EXPECT_NE(read_file(path("ro.log")).find("cannot write into '" + path("ro") + "'"),
+            std::string::npos)
+      << read_file(path("ro.log"));
+}
+
+// The memory estimate itself stays small: a policy whose parameters alone take 2.1 GiB
+// (hnet_linear, hidden 8192: 8 templates of 8192 x 8192 floats) with 4096 tasks per step is
+// refused from narrow copies of the configuration, without building it (the process's peak stays
+// below those 2 GiB); and a refusal names the keys of the part that does not fit.
+TEST_F(Runs, MemoryEstimateOfAHugeConfigurationIsRefusedWithoutBuildingIt) {
+  const std::string cfg = write_config(kTiny);
+  const pid_t pid = spawn({"train", cfg, "--run-dir", path("huge"), "-q", "policy.hidden=8192",
+                           "learner.meta_batch=4096"},
+                          {}, path("huge.log"));
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  const std::string out = read_file(path("huge.log"));
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  EXPECT_NE(out.find("needs more memory than is available"), std::string::npos) << out;
+  EXPECT_NE(out.find("extrapolated from policy.hidden=32, 64 and 128"), std::string::npos) << out;
+  EXPECT_NE(out.find("policy.hidden (8192)"), std::string::npos) << out;
+  EXPECT_LT(usage.ru_maxrss, 2L << 20) << "KiB: the full-width policy was built";
+  EXPECT_FALSE(fs::exists(path("huge")));
+
+  EXPECT_EQ(run({"train", cfg, "--run-dir", path("evals"), "-q", "eval.tasks=1000000"}, {},
+                path("evals.log")),
+            2);
+  const std::string evals = read_file(path("evals.log"));
+  EXPECT_NE(evals.find("lower eval.tasks (1000000 tasks in each set)"), std::string::npos) << evals;
+  EXPECT_EQ(evals.find("learner.meta_batch"), std::string::npos) << evals;
 }
 
 TEST_F(Runs, CorruptCheckpointIsRefusedOnResume) {
