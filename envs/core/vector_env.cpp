@@ -61,6 +61,7 @@ void VectorEnv::reset(std::span<const Task> tasks, std::span<const uint64_t> see
 void VectorEnv::step_one(int i, const Action& a) {
   Env& env = *envs_[i];
   if (terminated_[i] || truncated_[i]) {  // the previous step ended the episode: start the next
+    if (schedule_) tasks_[i] = schedule_(i, episodes_[i]);
     env.reset(derive_seed(seeds_[i], {static_cast<uint64_t>(episodes_[i])}), tasks_[i]);
     ++episodes_[i];
     rewards_[i] = 0.0f;
