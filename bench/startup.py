@@ -41,8 +41,8 @@ def main():
     p.add_argument("--runs", type=int, default=7)
     args = p.parse_args()
     tmp = tempfile.mkdtemp()
-    rows = [(f"{b} {' '.join(c)}", [b] + [a.format(tmp=tmp) for a in c], None)
-            for c in COMMANDS for b in args.binaries]
+    rows = [(f"{b} {' '.join(c)}".replace("{tmp}/", ""), [b] + [a.format(tmp=tmp) for a in c],
+             None) for c in COMMANDS for b in args.binaries]
     if args.python:
         env = dict(os.environ, PYTHONPATH=os.path.abspath(args.python))
         rows.append(("python3 -c \"import hypercomp; make; reset; step\"",

@@ -250,14 +250,14 @@ void to_actions(const envs::ActionSpec& spec, const py::handle& actions,
       throw EnvError(fmt::format("actions: expected shape ({},), got {}", b,
                                  py::str(raw.attr("shape")).cast<std::string>()));
     const int64_t* p = a.data();
-    for (py::ssize_t i = 0; i < b; ++i) {
+    for (py::ssize_t i = 0; i < b; ++i)
       if (p[i] < 0 || p[i] >= spec.n)
-        throw EnvError(
-            fmt::format("invalid action {} (actions[{}]): expected a discrete action in "
-                        "[0, {})",
-                        p[i], i, spec.n));
-      out[i] = envs::Action::discrete(static_cast<int>(p[i]));
-    }
+        throw EnvError(fmt::format(
+            "invalid action {} (actions[{}]): expected a discrete action in [0, {})", p[i], i,
+            spec.n));
+    // Only the index changes: writing whole Actions (44 bytes each) cost a tenth of a step at
+    // B = 1024.
+    for (py::ssize_t i = 0; i < b; ++i) out[i].index = static_cast<int>(p[i]);
     return;
   }
   const auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(raw);

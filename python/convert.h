@@ -45,7 +45,8 @@ py::dict action_spec_dict(const envs::ActionSpec& spec);
 // A Python action (an int, or a sequence of floats for a box) as an Action, and back.
 envs::Action to_action(const envs::ActionSpec& spec, const py::handle& action);
 py::object from_action(const envs::ActionSpec& spec, const envs::Action& a);
-// A batch of actions: ints [B] or floats [B, n].
+// A batch of actions, ints [B] or floats [B, n], into `out`, whose Actions are discrete ones or
+// all of this spec's kind (a VectorEnv's buffer, made once).
 void to_actions(const envs::ActionSpec& spec, const py::handle& actions,
                 std::vector<envs::Action>& out);
 

@@ -225,8 +225,11 @@ class VectorEnv {
     if (threads < 0)
       throw ConfigError(fmt::format("threads = {}: expected 0 (every core) or more", threads));
     State* s = s_.get();
-    s->venv.set_task_schedule(
-        [s](int i, int64_t k) { return s->tasks(episode_seed(s->seeds[i], k)); });
+    s->venv.set_task_schedule([s](int i, int64_t k) {
+      Task t = s->tasks(episode_seed(s->seeds[i], k));
+      s->task[i] = t.id;
+      return t;
+    });
     const py::capsule keep(new std::shared_ptr<State>(s_),
                            [](void* p) { delete static_cast<std::shared_ptr<State>*>(p); });
     const auto& shape = f_.observation_spec().shape;
@@ -237,7 +240,8 @@ class VectorEnv {
     terminated_ = view<bool>(s->venv.terminated().data(), {num_envs}, keep);
     truncated_ = view<bool>(s->venv.truncated().data(), {num_envs}, keep);
     info_["task"] = view<int64_t>(s->task.data(), {num_envs}, keep);
-    info_["end"] = view<uint8_t>(s->end.data(), {num_envs}, keep);
+    static_assert(sizeof(envs::EndReason) == 1, "info['end'] is a uint8 view");
+    info_["end"] = view<uint8_t>(s->venv.ends().data(), {num_envs}, keep);
     info_["success"] = view<bool>(s->venv.success().data(), {num_envs}, keep);
   }
 
@@ -248,12 +252,12 @@ class VectorEnv {
     for (size_t i = 0; i < tasks.size(); ++i) {
       s_->seeds[i] = derive_seed(seed_, {static_cast<uint64_t>(i)});
       tasks[i] = s_->tasks(s_->seeds[i]);
+      s_->task[i] = tasks[i].id;
     }
     {
       py::gil_scoped_release free;
       arena_.execute([&] { s_->venv.reset(tasks, s_->seeds); });
     }
-    update_info();
     return py::make_tuple(obs_, info_);
   }
 
@@ -263,7 +267,6 @@ class VectorEnv {
       py::gil_scoped_release free;
       arena_.execute([&] { s_->venv.step(actions_); });
     }
-    update_info();
     return py::make_tuple(obs_, rewards_, terminated_, truncated_, info_);
   }
 
@@ -297,14 +300,12 @@ class VectorEnv {
           venv(f, num_envs),
           tasks{family.family, family.task_ids(ids)},
           seeds(num_envs),
-          task(num_envs, -1),
-          end(num_envs, 0) {}
+          task(num_envs, -1) {}
     std::shared_ptr<const TaskFamily> family;  // outlives the environments made from it
     envs::VectorEnv venv;
     EpisodeTasks tasks;
     std::vector<uint64_t> seeds;  // of every environment's first episode
-    std::vector<int64_t> task;    // info: the task each environment plays
-    std::vector<uint8_t> end;     // info: why its episode ended (envs::EndReason)
+    std::vector<int64_t> task;    // info: the task each environment plays (set as drawn)
   };
 
   template <class T, class U>
@@ -312,13 +313,6 @@ class VectorEnv {
     py::array a(py::dtype::of<T>(), std::move(shape), {}, reinterpret_cast<const T*>(data), keep);
     a.attr("setflags")(py::arg("write") = false);
     return a;
-  }
-  void update_info() {
-    for (int i = 0; i < s_->venv.size(); ++i) {
-      const envs::Env& e = s_->venv.env(i);
-      s_->task[i] = e.task().id;
-      s_->end[i] = static_cast<uint8_t>(e.end_reason());
-    }
   }
 
   const EnvFamily& f_;

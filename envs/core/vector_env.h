@@ -50,6 +50,7 @@ class VectorEnv {
   std::span<const uint8_t> terminated() const { return terminated_; }
   std::span<const uint8_t> truncated() const { return truncated_; }
   std::span<const uint8_t> success() const { return success_; }
+  std::span<const EndReason> ends() const { return ends_; }  // why each episode ended
   const Env& env(int i) const { return *envs_[i]; }
   int64_t episodes_started(int i) const { return episodes_[i]; }
 
@@ -65,6 +66,7 @@ class VectorEnv {
   int64_t obs_size_;
   std::vector<float> obs_, rewards_;
   std::vector<uint8_t> terminated_, truncated_, success_;
+  std::vector<EndReason> ends_;
 };
 
 // Chooses the actions of the running environments `ids` of `venv` from their current state:
