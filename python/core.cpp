@@ -45,12 +45,16 @@ struct Family {
   // A task id from an int or a description ("quadrant=2 interaction=0 ...").
   int64_t task_id(const py::handle& task) const {
     if (py::isinstance<py::str>(task)) return space().find(task.cast<std::string>());
+    if (PyBool_Check(task.ptr()) || !PyIndex_Check(task.ptr()))
+      throw ConfigError(fmt::format("task {}: expected a task id or a description",
+                                    py::repr(task).cast<std::string>()));
     const int64_t id = task.cast<int64_t>();
     space().task(id);  // range check, with the family's message
     return id;
   }
-  // The task ids of a split name ("train", "ood", "ood_hot4"), or of a list of tasks.
+  // The task ids of a split name ("train", "ood", "ood_hot4"), of a task, or of a list of tasks.
   std::vector<int64_t> task_ids(const py::handle& tasks) const {
+    if (PyIndex_Check(tasks.ptr())) return {task_id(tasks)};
     if (!py::isinstance<py::str>(tasks)) {
       std::vector<int64_t> ids;
       for (const py::handle t : tasks) ids.push_back(task_id(t));
@@ -102,14 +106,16 @@ uint64_t episode_seed(uint64_t first, int64_t k) {
   return k == 0 ? first : derive_seed(first, {static_cast<uint64_t>(k)});
 }
 
+// The name of an end reason, made once per reason (info dicts are built at every step). Never
+// freed: Python objects must not outlive the interpreter in static destructors.
 py::str end_name(envs::EndReason r) {
-  static const std::vector<py::str> names = [] {
-    std::vector<py::str> n;
+  static const auto* names = [] {
+    auto* n = new std::vector<py::str>;
     for (int i = 0; i <= static_cast<int>(envs::EndReason::kTimeLimit); ++i)
-      n.emplace_back(std::string(envs::to_string(static_cast<envs::EndReason>(i))));
+      n->emplace_back(std::string(envs::to_string(static_cast<envs::EndReason>(i))));
     return n;
   }();
-  return names[static_cast<size_t>(r)];
+  return (*names)[static_cast<size_t>(r)];
 }
 
 // One environment: Gymnasium's reset/step, the expert and the picture.
@@ -192,7 +198,6 @@ class Env {
 #endif
   }
 
-  float fps() const { return env_->started() ? env_->scene().fps : 8.0f; }
   int elapsed() const { return env_->elapsed(); }
   int max_steps() const { return env_->max_steps(); }
 
@@ -457,7 +462,6 @@ PYBIND11_MODULE(_core, m) {
       .def("expert_action", &Env::expert_action)
       .def("render", &Env::render)
       .def_property_readonly("task", &Env::task)
-      .def_property_readonly("fps", &Env::fps)
       .def_property_readonly("elapsed", &Env::elapsed)
       .def_property_readonly("max_steps", &Env::max_steps);
 

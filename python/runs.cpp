@@ -55,7 +55,7 @@ class Adapted {
       out = out.contiguous();
     }
     const int64_t c = out.size(1);
-    const bool one = x.size() == d && x.ndim() <= static_cast<int>(obs_dims(f));
+    const bool one = x.size() == d && (x.ndim() == 1 || x.ndim() == obs_dims(f));
     py::array_t<float> result(one ? std::vector<py::ssize_t>{c} : std::vector<py::ssize_t>{n, c});
     std::memcpy(result.mutable_data(), out.data_ptr<float>(), n * c * sizeof(float));
     return result;
@@ -87,9 +87,10 @@ class Adapted {
   }
 
  private:
-  static size_t obs_dims(const tasks::TaskFamily& f) {
+  // The dimensions of one observation (1 for supervised inputs).
+  static py::ssize_t obs_dims(const tasks::TaskFamily& f) {
     const auto* ef = envs::as_env_family(f);
-    return ef ? ef->observation_spec().shape.size() : 1;
+    return ef ? static_cast<py::ssize_t>(ef->observation_spec().shape.size()) : 1;
   }
 
   std::shared_ptr<trainer::LoadedRun> run_;
