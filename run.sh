@@ -18,6 +18,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev        # tests, benchmarks
   libbox2d-dev                         # physics
   libsfml-dev libfreetype-dev fonts-dejavu-core libgif-dev xvfb xauth  # rendering, plots, GIFs
+  pybind11-dev python3-dev python3-numpy python3-pytest  # the Python package and its tests
 )
 
 missing=()
@@ -36,10 +37,30 @@ fi
 jobs=$(nproc)
 mkdir -p build
 if [ ! -f build/CMakeCache.txt ]; then
+  echo "configuring; log: build/configure.log"
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >build/configure.log 2>&1 ||
     { cat build/configure.log; exit 1; }
 fi
-if ! cmake --build build -j"$jobs" >build/build.log 2>&1; then
+# The build's percentage as it goes: on a terminal one line that updates, else a line at every
+# tenth (a first build takes about ten minutes on two cores).
+progress() {
+  local shown=-1 tenth=-1 pct line
+  while IFS= read -r line; do
+    [[ $line =~ ^\[\ *([0-9]+)%\] ]] || continue
+    pct=${BASH_REMATCH[1]}
+    if [ -t 1 ]; then
+      ((pct != shown)) && printf '\r  building: %3d%%' "$pct"
+    elif ((pct / 10 > tenth)); then
+      echo "  building: $pct%"
+      tenth=$((pct / 10))
+    fi
+    shown=$pct
+  done
+  [ -t 1 ] && ((shown >= 0)) && echo
+  return 0
+}
+echo "building hypercomp (Release, $jobs jobs); log: build/build.log"
+if ! cmake --build build -j"$jobs" 2>&1 | tee build/build.log | progress; then
   grep -E "error|Error" -A5 build/build.log | head -80
   echo "build failed; full log: build/build.log"
   exit 1

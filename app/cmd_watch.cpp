@@ -12,9 +12,12 @@
 
 #include "app/commands.h"
 #include "base/io.h"
+#include "families/registry.h"
 #include "render/gif.h"
 #include "render/show.h"
-#include "trainer/playback.h"
+#if HYPERCOMP_WITH_TORCH
+#include "app/run_playback.h"
+#endif
 
 namespace hc::app {
 namespace {
@@ -43,13 +46,42 @@ void add_view_options(CLI::App* cmd, ViewOptions& o) {
   cmd->add_flag("--best", o.best, "Runs: the checkpoint with the lowest validation loss");
 }
 
+// What a pane shows: a family's expert, or a trained run's adapted policy.
+struct Source {
+  std::string label;
+  std::shared_ptr<const tasks::TaskFamily> family;
+  const envs::EnvFamily* env_family = nullptr;
+  std::unique_ptr<render::PlaybackPolicy> policy;  // none: the expert
+
+  Source(const std::string& what, const std::string& config, bool best) : label(what) {
+    const std::vector<std::string> names = families::family_names();
+    if (!config.empty() || std::find(names.begin(), names.end(), what) != names.end()) {
+      family = families::make_family(what, config);
+    } else {
+      if (!fs::exists(what))
+        throw Error(fmt::format("'{}' is neither a registered family ({}) nor a run directory",
+                                what, fmt::join(names, ", ")));
+#if HYPERCOMP_WITH_TORCH
+      auto run = std::make_unique<RunPlayback>(what, best);
+      family = run->run().config.family;
+      policy = std::move(run);
+#else
+      run_with_torch();  // a trained policy needs LibTorch
+#endif
+    }
+    env_family = &envs::require_env_family(*family, "watching or recording");
+  }
+  render::Show make(const render::ShowOptions& o) const {
+    return render::make_show(*env_family, label, o, policy.get());
+  }
+};
+
 // The sources side by side: they must show the same tasks.
-std::vector<std::unique_ptr<trainer::ShowSource>> open_sources(const ViewOptions& o) {
-  std::vector<std::unique_ptr<trainer::ShowSource>> sources;
-  for (const auto& w : o.what)
-    sources.push_back(std::make_unique<trainer::ShowSource>(w, o.config, o.best));
+std::vector<std::unique_ptr<Source>> open_sources(const ViewOptions& o) {
+  std::vector<std::unique_ptr<Source>> sources;
+  for (const auto& w : o.what) sources.push_back(std::make_unique<Source>(w, o.config, o.best));
   for (size_t i = 1; i < sources.size(); ++i)
-    if (sources[i]->family_config() != sources[0]->family_config())
+    if (to_yaml(sources[i]->family->config()) != to_yaml(sources[0]->family->config()))
       throw ConfigError(fmt::format(
           "'{}' and '{}' are runs of different family configurations; side by side needs the "
           "same tasks",
@@ -58,10 +90,10 @@ std::vector<std::unique_ptr<trainer::ShowSource>> open_sources(const ViewOptions
 }
 
 struct Shows {
-  std::vector<trainer::Show> shows;
+  std::vector<render::Show> shows;
   std::vector<render::Cursor> cursors;
-  std::vector<const trainer::Show*> pointers() const {
-    std::vector<const trainer::Show*> p;
+  std::vector<const render::Show*> pointers() const {
+    std::vector<const render::Show*> p;
     for (const auto& s : shows) p.push_back(&s);
     return p;
   }
@@ -77,16 +109,16 @@ struct Shows {
   float fps() const { return shows.empty() ? 8.0f : shows[0].fps; }
 };
 
-Shows make_shows(const std::vector<std::unique_ptr<trainer::ShowSource>>& sources,
-                 const trainer::ShowSource::Options& options) {
+Shows make_shows(const std::vector<std::unique_ptr<Source>>& sources,
+                 const render::ShowOptions& options) {
   Shows s;
   for (const auto& src : sources) s.shows.push_back(src->make(options));
   s.rewind();
   return s;
 }
 
-trainer::ShowSource::Options show_options(const ViewOptions& o) {
-  trainer::ShowSource::Options so;
+render::ShowOptions show_options(const ViewOptions& o) {
+  render::ShowOptions so;
   so.held_out = o.split == "ood";
   so.task = o.task;
   so.seed = o.seed;
@@ -188,7 +220,7 @@ Command add_watch(CLI::App& app) {
           "record ... --out play.gif` instead, or run under a virtual display with `xvfb-run -a "
           "hypercomp watch ...`");
     const auto sources = open_sources(*o);
-    trainer::ShowSource::Options options = show_options(*o);
+    render::ShowOptions options = show_options(*o);
     Shows s = make_shows(sources, options);
     unsigned width = kPaneWidth * static_cast<unsigned>(s.shows.size()), height = kHeight;
     sf::RenderWindow window(sf::VideoMode(width, height), "hypercomp watch");

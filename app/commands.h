@@ -43,6 +43,10 @@ inline CLI::Validator seed_check() {
 
 Command add_probe(CLI::App& app);
 
+// Runs this command line with hypercomp-torch, beside this executable: for what needs LibTorch,
+// which hypercomp does not load (main.cpp). Returns only by an Error.
+[[noreturn]] void run_with_torch();
+
 // CPU, cores, OS, compiler, LibTorch and BLAS of this machine, for generated reports.
 std::string machine_line();
 

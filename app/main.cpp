@@ -1,7 +1,15 @@
 // hypercomp: compositional-generalization environments and hypernetwork meta-learning.
-#include <spdlog/spdlog.h>
+//
+// Built twice from this file: hypercomp-torch (HYPERCOMP_WITH_TORCH=1) has every command;
+// hypercomp has those that need no tensors and hands every other command line to
+// hypercomp-torch, so that they start without loading LibTorch and the ~290 libraries it pulls
+// in (about 2 s).
+#include <fmt/format.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <new>
 #include <string>
@@ -10,7 +18,26 @@
 #include "app/commands.h"
 #include "base/error.h"
 
+namespace hc::app {
+namespace {
+
+std::vector<char*> command_line;
+
+}  // namespace
+
+void run_with_torch() {
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
+  const std::string torch = (self.parent_path() / "hypercomp-torch").string();
+  std::vector<char*> argv = command_line;
+  argv.push_back(nullptr);
+  execv(torch.c_str(), argv.data());
+  throw Error(fmt::format("cannot run {}: {}", torch, std::strerror(errno)));
+}
+
+}  // namespace hc::app
+
 int main(int argc, char** argv) {
+  hc::app::command_line.assign(argv, argv + argc);
   CLI::App app{
       "hypercomp: environments whose tasks combine hidden modules, and a meta-learning trainer "
       "for hypernetwork policies that recombine them."};
@@ -25,15 +52,33 @@ int main(int argc, char** argv) {
   add(hc::app::add_envs);
   add(hc::app::add_demo);
   add(hc::app::add_check);
+#if HYPERCOMP_WITH_TORCH
   add(hc::app::add_train);
   add(hc::app::add_launch);
   add(hc::app::add_eval);
   add(hc::app::add_compare);
+#endif
 #ifdef HYPERCOMP_HAVE_RENDER
   add(hc::app::add_watch);
   add(hc::app::add_record);
 #endif
+#if HYPERCOMP_WITH_TORCH
   add(hc::app::add_probe);
+#else
+  // The first word that is not an option names the command. One of hypercomp-torch's, an
+  // unknown one, or none (help lists every command) is for hypercomp-torch; --version is not.
+  const char* command = nullptr;
+  for (int i = 1; i < argc && !command; ++i)
+    if (argv[i][0] != '-') command = argv[i];
+  bool here = argc == 2 && std::strcmp(argv[1], "--version") == 0;
+  for (const auto& c : commands) here = here || (command && c.first->get_name() == command);
+  try {
+    if (!here) hc::app::run_with_torch();
+  } catch (const hc::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

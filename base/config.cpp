@@ -19,6 +19,12 @@ std::string describe_node(const YAML::Node& node) {
   return "a mapping";
 }
 
+// ":<line>" of a node read from a file; "" for one built in code (e.g. from Python's keyword
+// arguments), which has no line.
+std::string line_of(const YAML::Mark& mark) {
+  return mark.is_null() ? "" : fmt::format(":{}", mark.line + 1);
+}
+
 // Levenshtein distance, for "did you mean" suggestions on misspelt keys.
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -141,7 +147,7 @@ void ConfigReader::fail_value(std::string_view key, std::string_view expected,
   std::string line;
   if (node_ && node_.IsMap()) {
     const YAML::Node child = node_[std::string(key)];
-    if (child) line = fmt::format("{}:", child.Mark().line + 1);
+    if (child && !child.Mark().is_null()) line = fmt::format("{}:", child.Mark().line + 1);
   }
   throw ConfigError(
       fmt::format("{}:{} {}: expected {}, got {}", file_, line, join(key), expected, got));
@@ -163,10 +169,9 @@ void ConfigReader::finish() const {
       const size_t d = edit_distance(key, k);
       if (d < best) best = d, suggestion = k;
     }
-    const auto mark = kv.first.Mark();
-    throw ConfigError(
-        fmt::format("{}:{}: unknown key '{}'{} (known keys: {})", file_, mark.line + 1, join(key),
-                    suggestion.empty() ? "" : ", did you mean '" + suggestion + "'?", known));
+    throw ConfigError(fmt::format(
+        "{}{}: unknown key '{}'{} (known keys: {})", file_, line_of(kv.first.Mark()), join(key),
+        suggestion.empty() ? "" : ", did you mean '" + suggestion + "'?", known));
   }
 }
 

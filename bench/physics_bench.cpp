@@ -204,6 +204,7 @@ void register_all() {
         ->Arg(1)
         ->Arg(16)
         ->Arg(128)
+        ->Arg(1024)
         ->ArgName("B")
         ->MinTime(1.0);
     benchmark::RegisterBenchmark(fmt::format("BM_Demonstrations/{}", name).c_str(),

@@ -11,15 +11,13 @@ namespace {
 constexpr Color kInk{30, 30, 30}, kMuted{110, 110, 110}, kPolicy{0, 114, 178}, kExpert{213, 94, 0},
     kTrained{0, 140, 90}, kHeldOut{200, 90, 0};
 
-const trainer::ShowStep& frame(const trainer::Show& s, const Cursor& c) {
-  return s.phases[c.phase].steps[c.step];
-}
+const ShowStep& frame(const Show& s, const Cursor& c) { return s.phases[c.phase].steps[c.step]; }
 
 // The prediction panel: one row per action (or component). Discrete: the policy's probability
 // (or predicted value) as a bar, the expert's action marked; a box: the predicted and the
 // expert's component as two bars from the centre.
-void draw_predictions(Canvas& cv, const trainer::Show& show, const trainer::ShowStep& f, float x,
-                      float y, float w, float h) {
+void draw_predictions(Canvas& cv, const Show& show, const ShowStep& f, float x, float y, float w,
+                      float h) {
   const size_t n = show.names.size();
   if (n == 0) return;
   const float row = std::min(18.0f, h / static_cast<float>(n));
@@ -56,9 +54,9 @@ void draw_predictions(Canvas& cv, const trainer::Show& show, const trainer::Show
   }
 }
 
-void draw_pane(Canvas& cv, const trainer::Show& show, const Cursor& c, float x, float w, float h) {
-  const trainer::ShowStep& f = frame(show, c);
-  const trainer::ShowPhase& phase = show.phases[c.phase];
+void draw_pane(Canvas& cv, const Show& show, const Cursor& c, float x, float w, float h) {
+  const ShowStep& f = frame(show, c);
+  const ShowPhase& phase = show.phases[c.phase];
   float y = 18;
   cv.text(fmt::format("{}  ({})", show.label, show.policy), x + 8, y, 14, kInk);
   y += 18;
@@ -91,12 +89,12 @@ void draw_pane(Canvas& cv, const trainer::Show& show, const Cursor& c, float x, 
 
 }  // namespace
 
-bool at_end(const trainer::Show& show, const Cursor& c) {
+bool at_end(const Show& show, const Cursor& c) {
   return c.phase + 1 == static_cast<int>(show.phases.size()) &&
          c.step + 1 == static_cast<int>(show.phases[c.phase].steps.size());
 }
 
-bool advance(const trainer::Show& show, Cursor& c, int hold_frames) {
+bool advance(const Show& show, Cursor& c, int hold_frames) {
   if (at_end(show, c)) return false;
   const int last = static_cast<int>(show.phases[c.phase].steps.size()) - 1;
   if (c.step < last) {
@@ -110,7 +108,7 @@ bool advance(const trainer::Show& show, Cursor& c, int hold_frames) {
   return true;
 }
 
-void draw_shows(Canvas& cv, const std::vector<const trainer::Show*>& shows,
+void draw_shows(Canvas& cv, const std::vector<const Show*>& shows,
                 const std::vector<Cursor>& cursors, const std::string& footer) {
   cv.clear({255, 255, 255});
   const float w = static_cast<float>(cv.width()) / static_cast<float>(shows.size());

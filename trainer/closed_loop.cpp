@@ -5,8 +5,6 @@
 
 namespace hc::trainer {
 
-uint64_t closed_loop_seed(uint64_t data_seed) { return derive_seed(data_seed, {0xc105ed}); }
-
 torch::Tensor policy_outputs(agents::PolicyImpl& policy, const agents::Fast& fast,
                              bool binary_inputs, const torch::Tensor& obs) {
   torch::NoGradGuard no_grad;
@@ -42,20 +40,26 @@ envs::Actor policy_actor(agents::PolicyImpl& policy, const agents::Fast& fast,
       const auto row = venv.observation(i);
       std::copy(row.begin(), row.end(), obs.data_ptr<float>() + i * d);
     }
-    const torch::Tensor out = policy_outputs(policy, fast, binary_inputs, obs).contiguous();
-    const envs::ActionSpec& spec = venv.action_spec();
-    if (spec.discrete) {
-      // torch's argmax, as the open-loop accuracy uses.
-      const torch::Tensor best = out.argmax(-1);
-      for (size_t k = 0; k < ids.size(); ++k)
-        actions[k] = envs::Action::discrete(static_cast<int>(best[ids[k]].item<int64_t>()));
-      return;
-    }
-    const int64_t c = out.size(1);
-    for (size_t k = 0; k < ids.size(); ++k)
-      actions[k] = output_action(spec, std::span<const float>(out.data_ptr<float>() + ids[k] * c,
-                                                              static_cast<size_t>(c)));
+    const std::vector<envs::Action> all =
+        output_actions(venv.action_spec(), policy_outputs(policy, fast, binary_inputs, obs));
+    for (size_t k = 0; k < ids.size(); ++k) actions[k] = all[ids[k]];
   };
+}
+
+std::vector<envs::Action> output_actions(const envs::ActionSpec& spec, const torch::Tensor& out) {
+  const torch::Tensor rows = out.contiguous();
+  const int64_t n = rows.size(0), c = rows.size(1);
+  std::vector<envs::Action> actions(n);
+  if (spec.discrete) {
+    const torch::Tensor best = rows.argmax(-1);
+    for (int64_t i = 0; i < n; ++i)
+      actions[i] = envs::Action::discrete(static_cast<int>(best[i].item<int64_t>()));
+    return actions;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    actions[i] = output_action(
+        spec, std::span<const float>(rows.data_ptr<float>() + i * c, static_cast<size_t>(c)));
+  return actions;
 }
 
 void ClosedLoopStats::emit(const std::string& set, Metrics& m) const {
@@ -74,7 +78,7 @@ void closed_loop(const envs::EnvFamily& family, agents::PolicyImpl& policy, cons
   if (tasks <= 0) return;
   const std::vector<envs::Task> instances(b.instances.begin(), b.instances.begin() + tasks);
   std::vector<uint64_t> seeds(tasks);
-  for (int64_t t = 0; t < tasks; ++t) seeds[t] = closed_loop_seed(b.seeds[t]);
+  for (int64_t t = 0; t < tasks; ++t) seeds[t] = envs::closed_loop_seed(b.seeds[t]);
   envs::VectorEnv venv(family, static_cast<int>(tasks));
   const auto expert = family.make_expert();
   const envs::RolloutOptions no_observations{.observations = false};

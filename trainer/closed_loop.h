@@ -20,6 +20,10 @@ torch::Tensor policy_outputs(agents::PolicyImpl& policy, const agents::Fast& fas
 // vector clamped to the bounds (a non-finite component becomes the middle of its range).
 envs::Action output_action(const envs::ActionSpec& spec, std::span<const float> output);
 
+// The actions of output rows [N, C]: discrete, torch's argmax (as the open-loop accuracy
+// uses); a box, output_action of each row.
+std::vector<envs::Action> output_actions(const envs::ActionSpec& spec, const torch::Tensor& out);
+
 // An actor playing, in environment t, the adapted policy of task t (fast row t). Every step
 // evaluates all tasks, with zero observations for finished episodes, so that the arithmetic of
 // one task never depends on which other episodes are still running.
@@ -37,9 +41,5 @@ struct ClosedLoopStats {
 // (`fast`), and the same episodes with the expert; adds successes and returns to `stats`.
 void closed_loop(const envs::EnvFamily& family, agents::PolicyImpl& policy, const Batch& b,
                  const agents::Fast& fast, int64_t limit, ClosedLoopStats& stats);
-
-// The seed of task t's closed-loop episode: derived from its data seed, so the episode is not
-// one of its demonstrations.
-uint64_t closed_loop_seed(uint64_t data_seed);
 
 }  // namespace hc::trainer

@@ -7,6 +7,14 @@
 
 namespace hc::envs {
 
+uint64_t support_demo_seed(uint64_t data_seed, int d) {
+  return derive_seed(data_seed, {1, static_cast<uint64_t>(d)});
+}
+uint64_t query_demo_seed(uint64_t data_seed, int d) {
+  return derive_seed(data_seed, {2, static_cast<uint64_t>(d)});
+}
+uint64_t closed_loop_seed(uint64_t data_seed) { return derive_seed(data_seed, {0xc105ed}); }
+
 const EnvFamily* as_env_family(const tasks::TaskFamily& family) {
   return dynamic_cast<const EnvFamily*>(&family);
 }
@@ -35,8 +43,7 @@ TaskData EnvFamily::make_task_data(const Task& task, uint64_t seed) const {
   const std::vector<Task> tasks(n, data.task);
   std::vector<uint64_t> seeds(n);
   for (int d = 0; d < n; ++d)
-    seeds[d] = d < support ? derive_seed(seed, {1, static_cast<uint64_t>(d)})
-                           : derive_seed(seed, {2, static_cast<uint64_t>(d - support)});
+    seeds[d] = d < support ? support_demo_seed(seed, d) : query_demo_seed(seed, d - support);
   const auto expert = make_expert();
   const TargetKind kind = target_kind();
   const std::vector<Episode> episodes =

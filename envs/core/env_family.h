@@ -62,6 +62,13 @@ class EnvFamily : public tasks::TaskFamily {
   ActionSpec act_spec_;
 };
 
+// The seeds of a task's episodes, from the data seed of its TaskData: the d-th support and query
+// demonstrations, and the episode a policy adapted on them plays (closed-loop evaluation), which
+// is none of the demonstrations.
+uint64_t support_demo_seed(uint64_t data_seed, int d);
+uint64_t query_demo_seed(uint64_t data_seed, int d);
+uint64_t closed_loop_seed(uint64_t data_seed);
+
 // The family as an environment family, or nullptr if its tasks have no environment.
 const EnvFamily* as_env_family(const tasks::TaskFamily& family);
 // The same, or an Error saying that `what` needs a family with an environment.

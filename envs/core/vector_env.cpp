@@ -38,6 +38,7 @@ VectorEnv::VectorEnv(const EnvFamily& family, int num_envs, int grain)
   terminated_.assign(num_envs, 0);
   truncated_.assign(num_envs, 0);
   success_.assign(num_envs, 0);
+  ends_.assign(num_envs, EndReason::kRunning);
 }
 
 void VectorEnv::reset(std::span<const Task> tasks, std::span<const uint64_t> seeds) {
@@ -54,6 +55,7 @@ void VectorEnv::reset(std::span<const Task> tasks, std::span<const uint64_t> see
       envs_[i]->observe(std::span<float>(obs_).subspan(i * obs_size_, obs_size_));
       rewards_[i] = 0.0f;
       terminated_[i] = truncated_[i] = success_[i] = 0;
+      ends_[i] = EndReason::kRunning;
     }
   });
 }
@@ -61,16 +63,19 @@ void VectorEnv::reset(std::span<const Task> tasks, std::span<const uint64_t> see
 void VectorEnv::step_one(int i, const Action& a) {
   Env& env = *envs_[i];
   if (terminated_[i] || truncated_[i]) {  // the previous step ended the episode: start the next
+    if (schedule_) tasks_[i] = schedule_(i, episodes_[i]);
     env.reset(derive_seed(seeds_[i], {static_cast<uint64_t>(episodes_[i])}), tasks_[i]);
     ++episodes_[i];
     rewards_[i] = 0.0f;
     terminated_[i] = truncated_[i] = success_[i] = 0;
+    ends_[i] = EndReason::kRunning;
   } else {
     const StepResult r = env.step(a);
     rewards_[i] = r.reward;
     terminated_[i] = r.terminated;
     truncated_[i] = r.truncated;
     success_[i] = r.success;
+    ends_[i] = r.end;
   }
   env.observe(std::span<float>(obs_).subspan(i * obs_size_, obs_size_));
 }

@@ -4,8 +4,8 @@
 //
 // Episode boundaries follow Gymnasium 1.x and EnvPool (next-step autoreset): the step that ends
 // an episode returns its final observation with terminated/truncated set; the next step() of
-// that environment ignores its action, starts the next episode of the same task and returns its
-// first observation with reward 0 and no end flags.
+// that environment ignores its action, starts the next episode (of the same task, unless a task
+// schedule says otherwise) and returns its first observation with reward 0 and no end flags.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,12 @@ class VectorEnv {
   // observation. Later episodes of environment i (autoreset) use derive_seed(seeds[i], {k}) for
   // the k-th episode after the first.
   void reset(std::span<const Task> tasks, std::span<const uint64_t> seeds);
+  // Chooses the task of every episode after the first: schedule(i, k) is the task of the k-th
+  // episode (k >= 1) of environment i, whose seed is derive_seed(seeds[i], {k}). Called from
+  // parallel workers, so it must be safe to call concurrently. Without one, an environment
+  // plays its task again.
+  using TaskSchedule = std::function<Task(int env, int64_t episode)>;
+  void set_task_schedule(TaskSchedule schedule) { schedule_ = std::move(schedule); }
   // Steps environment i with actions[i] (next-step autoreset, above). When `active` is given,
   // environments with active[i] == 0 are left exactly as they are and their actions ignored.
   void step(std::span<const Action> actions, std::span<const uint8_t> active = {});
@@ -44,6 +50,7 @@ class VectorEnv {
   std::span<const uint8_t> terminated() const { return terminated_; }
   std::span<const uint8_t> truncated() const { return truncated_; }
   std::span<const uint8_t> success() const { return success_; }
+  std::span<const EndReason> ends() const { return ends_; }  // why each episode ended
   const Env& env(int i) const { return *envs_[i]; }
   int64_t episodes_started(int i) const { return episodes_[i]; }
 
@@ -52,12 +59,14 @@ class VectorEnv {
 
   std::vector<std::unique_ptr<Env>> envs_;
   std::vector<Task> tasks_;
+  TaskSchedule schedule_;
   std::vector<uint64_t> seeds_;
   std::vector<int64_t> episodes_;
   int grain_;
   int64_t obs_size_;
   std::vector<float> obs_, rewards_;
   std::vector<uint8_t> terminated_, truncated_, success_;
+  std::vector<EndReason> ends_;
 };
 
 // Chooses the actions of the running environments `ids` of `venv` from their current state:

@@ -1,16 +1,13 @@
-#include "trainer/playback.h"
+#include "render/playback.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
-#include "families/registry.h"
-#include "trainer/batch.h"
-#include "trainer/closed_loop.h"
+#include "base/error.h"
 
-namespace hc::trainer {
+namespace hc::render {
 namespace {
 
 constexpr uint64_t kTaskPick = 0xde70;
@@ -33,25 +30,8 @@ int Show::frames() const {
   return n;
 }
 
-ShowSource::ShowSource(const std::string& what, const std::string& config, bool best) {
-  label_ = what;
-  const std::vector<std::string> names = families::family_names();
-  if (!config.empty() || std::find(names.begin(), names.end(), what) != names.end()) {
-    family_ = families::make_family(what, config);
-  } else {
-    if (!std::filesystem::exists(what))
-      throw Error(fmt::format("'{}' is neither a registered family ({}) nor a run directory", what,
-                              fmt::join(names, ", ")));
-    run_ = std::make_unique<LoadedRun>(load_run(what, best));
-    family_ = run_->config.family;
-  }
-  env_family_ = &envs::require_env_family(*family_, "watching or recording");
-}
-
-std::string ShowSource::family_config() const { return to_yaml(family_->config()); }
-
-Show ShowSource::make(const Options& o) const {
-  const envs::EnvFamily& f = *env_family_;
+Show make_show(const envs::EnvFamily& f, const std::string& label, const ShowOptions& o,
+               const PlaybackPolicy* policy) {
   const tasks::TaskSpace& space = f.task_space();
   const tasks::Splits& splits = f.splits();
   int64_t id;
@@ -72,8 +52,8 @@ Show ShowSource::make(const Options& o) const {
   const tasks::Task task = f.instance(space.task(id), data_seed);
 
   Show show;
-  show.label = label_;
-  show.policy = run_ ? std::string(name_of(run_->config.policy.name)) : "expert";
+  show.label = label;
+  show.policy = policy ? policy->name() : "expert";
   show.family = f.name();
   show.task = space.describe(task);
   show.held_out = std::find(splits.train.begin(), splits.train.end(), id) == splits.train.end();
@@ -86,10 +66,10 @@ Show ShowSource::make(const Options& o) const {
   show.fps = env->scene().fps;
   const bool values = f.target_kind() == tasks::TargetKind::kValues;
 
-  // Plays one episode from `seed`; `policy_fast` set: the adapted policy predicts in every state
+  // Plays one episode from `seed`; with `adapted`, the adapted policy predicts in every state
   // (and acts unless the expert is asked to).
-  const auto play = [&](const std::string& title, uint64_t seed, const agents::Fast* policy_fast,
-                        bool policy_acts) {
+  const auto play = [&](const std::string& title, uint64_t seed,
+                        const PlaybackPolicy::Adapted* adapted, bool policy_acts) {
     ShowPhase phase{title, {}};
     env->reset(seed, task);
     double ret = 0, weight = 1;
@@ -116,18 +96,11 @@ Show ShowSource::make(const Options& o) const {
         frame.expert.assign(spec.n, 0.0f);
         frame.expert[expert_action.index] = 1.0f;
       }
-      if (policy_fast) {
-        const std::vector<float> obs = env->observation();
-        const torch::Tensor x =
-            torch::from_blob(const_cast<float*>(obs.data()), {1, static_cast<int64_t>(obs.size())})
-                .clone();
-        const torch::Tensor out =
-            policy_outputs(*run_->policy, *policy_fast, f.binary_inputs(), x).contiguous();
-        std::vector<float> row(out.data_ptr<float>(), out.data_ptr<float>() + out.size(1));
-        const envs::Action predicted = output_action(spec, row);
-        frame.predicted = !spec.discrete ? row : values ? row : softmax(row);
+      if (adapted) {
+        const PlaybackPolicy::Prediction p = (*adapted)(env->observation());
+        frame.predicted = !spec.discrete ? p.outputs : values ? p.outputs : softmax(p.outputs);
         frame.predicted_kind = !spec.discrete ? "action" : values ? "value" : "probability";
-        if (policy_acts) action = predicted;
+        if (policy_acts) action = p.action;
       }
       frame.chosen = action.index;
       frame.action = envs::to_string(spec, action);
@@ -144,22 +117,19 @@ Show ShowSource::make(const Options& o) const {
   const int n = f.demos().support_demos;
   for (int d = 0; d < n; ++d)
     play(fmt::format("support demonstration {} of {}", d + 1, n),
-         derive_seed(data_seed, {1, static_cast<uint64_t>(d)}), nullptr, false);
-  const uint64_t episode = closed_loop_seed(data_seed);
-  if (!run_) {
+         envs::support_demo_seed(data_seed, d), nullptr, false);
+  const uint64_t episode = envs::closed_loop_seed(data_seed);
+  if (!policy) {
     play("expert on a fresh episode", episode, nullptr, false);
     return show;
   }
-  // Adapt on exactly the support set shown above (the same task and data seed).
-  const std::vector<int64_t> ids = {id};
-  const std::vector<uint64_t> seeds = {data_seed};
-  const Batch batch = make_batches(f, ids, seeds, 1)[0];
-  const Adapted adapted = run_->learner->adapt(batch);
+  // Adapted on exactly the support set shown above (the same task and data seed).
+  const PlaybackPolicy::Adapted adapted = policy->adapt(f, id, data_seed);
   if (o.expert_acts)
-    play("expert acting (the adapted policy's predictions beside)", episode, &adapted.fast, false);
+    play("expert acting (the adapted policy's predictions beside)", episode, &adapted, false);
   else
-    play("adapted policy acting", episode, &adapted.fast, true);
+    play("adapted policy acting", episode, &adapted, true);
   return show;
 }
 
-}  // namespace hc::trainer
+}  // namespace hc::render

@@ -1,17 +1,21 @@
 // Playback of one task, as `hypercomp watch` and `record` show it: the support demonstrations a
 // policy adapts on, then the adapted policy (or the expert) acting on the same task, step by
 // step, with what the policy predicted beside what the expert would do. Plain data (scenes,
-// numbers, words): render/ turns it into pictures.
+// numbers, words): show.h turns it into pictures. A trained policy comes in through
+// PlaybackPolicy (trainer/playback.h makes one from a run), so a family's expert plays without
+// LibTorch.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "envs/core/env_family.h"
-#include "trainer/run.h"
 
-namespace hc::trainer {
+namespace hc::render {
 
 // One frame: the world after `step` steps of a phase.
 struct ShowStep {
@@ -47,31 +51,33 @@ struct Show {
   int frames() const;  // steps over all phases
 };
 
-// What to show: a registered family (the expert) or a trained run (its adapted policy).
-class ShowSource {
+// A trained policy as a playback uses it.
+class PlaybackPolicy {
  public:
-  // `what` is a family name or a run directory; `config` (optional) a YAML file with a `family`
-  // section for a family. `best` loads best.pt instead of checkpoint.pt.
-  ShowSource(const std::string& what, const std::string& config = "", bool best = false);
-  const std::string& label() const { return label_; }
-  const envs::EnvFamily& family() const { return *env_family_; }
-  bool is_run() const { return run_ != nullptr; }
-  // The family's resolved config, to check that side-by-side runs show the same tasks.
-  std::string family_config() const;
-
-  struct Options {
-    bool held_out = false;     // draw the task from the OOD split (else from training)
-    std::string task;          // a task index or description; "" draws one from the split
-    uint64_t seed = 0;         // picks the task (when not given) and every episode
-    bool expert_acts = false;  // runs: the expert plays the last phase instead of the policy
+  // The adapted policy's outputs for one observation, and the action it takes from them.
+  struct Prediction {
+    std::vector<float> outputs;
+    envs::Action action;
   };
-  Show make(const Options& o) const;
+  using Adapted = std::function<Prediction(std::span<const float> observation)>;
 
- private:
-  std::string label_;
-  std::shared_ptr<tasks::TaskFamily> family_;  // a family given by name or config
-  const envs::EnvFamily* env_family_ = nullptr;
-  std::unique_ptr<LoadedRun> run_;
+  virtual ~PlaybackPolicy() = default;
+  virtual std::string name() const = 0;
+  // The policy adapted to task `id` of `family` on the support demonstrations of data seed
+  // `seed` (those the playback shows).
+  virtual Adapted adapt(const envs::EnvFamily& family, int64_t id, uint64_t seed) const = 0;
 };
 
-}  // namespace hc::trainer
+struct ShowOptions {
+  bool held_out = false;     // draw the task from the OOD split (else from training)
+  std::string task;          // a task index or description; "" draws one from the split
+  uint64_t seed = 0;         // picks the task (when not given) and every episode
+  bool expert_acts = false;  // with a policy: the expert plays the last phase instead of it
+};
+
+// The playback of a task of `family` (labelled `label`): its support demonstrations, then the
+// expert on a fresh episode, or with `policy` that policy, adapted on those demonstrations.
+Show make_show(const envs::EnvFamily& family, const std::string& label, const ShowOptions& o,
+               const PlaybackPolicy* policy = nullptr);
+
+}  // namespace hc::render

@@ -1,0 +1,105 @@
+"""hypercomp.load_run: a trained run's policy adapts on support data and acts as the C++
+evaluation does (the closed-loop scores of `hypercomp eval`, reproduced from Python), and
+LibTorch is loaded by load_run only."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import hypercomp as hc
+from conftest import run_cli
+
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A short run of the quick gridworld configuration, evaluated by `hypercomp eval`."""
+    d = tmp_path_factory.mktemp("runs") / "goals"
+    run_cli("train", os.path.join(SOURCE, "configs/quick/goals_hnet_linear.yaml"), "--run-dir", d,
+            "--quiet", "train.steps=200", "train.eval_every=200", "train.checkpoint_every=200",
+            "eval.tasks=24", "eval.closed_loop_tasks=24", "eval.identification=false")
+    run_cli("eval", d)
+    return d
+
+
+def closed_loop(policy, tasks, seeds):
+    """Every task's evaluation episode, played from Python: adapt on the task data of its seed,
+    then act in the episode of closed_loop_seed(seed). Returns the successes and returns."""
+    f = policy.family
+    env = hc.make(f)
+    success, returns = [], []
+    for task, seed in zip(tasks, seeds):
+        data = f.task_data(int(task), int(seed))
+        adapted = policy.adapt(data)
+        obs, info = env.reset(seed=hc.closed_loop_seed(int(seed)),
+                              options={"task": data["task"], "weights": data["weights"]})
+        g, w, done = 0.0, 1.0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(adapted.act(obs))
+            g += w * reward  # as envs::Episode::total_return accumulates it
+            w *= f.discount
+            done = terminated or truncated
+        success.append(info["success"])
+        returns.append(float(np.float32(g)))
+    return success, returns
+
+
+def test_same_closed_loop_scores_as_hypercomp_eval(run_dir):
+    metrics = json.loads((run_dir / "eval-latest.json").read_text())["metrics"]
+    policy = hc.load_run(run_dir)
+    assert policy.step == 200 and policy.family.config["grid_size"] == 5
+    for name in ("test", "ood"):
+        tasks, seeds = policy.eval_sets()[name]
+        success, returns = closed_loop(policy, tasks[:24], seeds[:24])
+        assert sum(success) / len(success) == metrics[f"closed_{name}/success"]
+        total = 0.0
+        for r in returns:  # summed in the order evaluation sums them
+            total += r
+        assert total / len(returns) == metrics[f"closed_{name}/return"]
+
+
+def test_outputs_and_actions(run_dir):
+    policy = hc.load_run(run_dir, best=True)
+    f = policy.family
+    data = f.task_data(int(f.splits["ood"][0]), 5)
+    adapted = policy.adapt(data)
+    obs = data["query"]["inputs"].reshape(-1, *f.observation_spec["shape"])
+    batch = adapted.outputs(obs)
+    assert batch.shape == (len(obs), f.output_dim) and batch.dtype == np.float32
+    np.testing.assert_allclose(adapted.outputs(obs[0]), batch[0], rtol=1e-5, atol=1e-6)
+    assert adapted.act(obs[0]) == int(adapted.outputs(obs[0]).argmax())
+    np.testing.assert_array_equal(adapted.act(obs), batch.argmax(1))
+    # The support set alone (a dataset dict) adapts the same way.
+    np.testing.assert_array_equal(policy.adapt(data["support"]).outputs(obs), batch)
+    with pytest.raises(hc.ConfigError, match="expected 175 values per observation"):
+        adapted.outputs(np.zeros(10, np.float32))
+    with pytest.raises(hc.ConfigError, match=r"support\['labels'\]: expected shape"):
+        policy.adapt({"support": {**data["support"], "labels": data["support"]["labels"][:-1]}})
+
+
+def test_missing_runs_are_named(tmp_path):
+    with pytest.raises(hc.Error, match="run directory '.*nowhere' does not exist"):
+        hc.load_run(tmp_path / "nowhere")
+
+
+PROBE = """
+import sys, hypercomp
+def torch(): return "libtorch_cpu" in open("/proc/self/maps").read()
+env = hypercomp.make("compositional_goals")
+env.reset(seed=0)
+env.step(env.expert_action())
+hypercomp.VectorEnv("push", 4).reset()
+print(torch(), "hypercomp._runs" in sys.modules)
+hypercomp.load_run(sys.argv[1])
+print(torch(), "hypercomp._runs" in sys.modules)
+"""
+
+
+def test_torch_is_loaded_by_load_run_only(run_dir):
+    out = subprocess.run([sys.executable, "-c", PROBE, str(run_dir)], capture_output=True,
+                         text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["False False", "True True"]
