@@ -67,11 +67,12 @@ int main(int argc, char** argv) {
 #else
   // The first word that is not an option names the command. One of hypercomp-torch's, an
   // unknown one, or none (help lists every command) is for hypercomp-torch; --version is not.
-  const char* command = nullptr;
-  for (int i = 1; i < argc && !command; ++i)
-    if (argv[i][0] != '-') command = argv[i];
+  const char* first_word = nullptr;
+  for (int i = 1; i < argc && !first_word; ++i)
+    if (argv[i][0] != '-') first_word = argv[i];
   bool here = argc == 2 && std::strcmp(argv[1], "--version") == 0;
-  for (const auto& c : commands) here = here || (command && c.first->get_name() == command);
+  for (const auto& c : commands)
+    here = here || (first_word && c.first->get_name() == first_word);
   try {
     if (!here) hc::app::run_with_torch();
   } catch (const hc::Error& e) {

@@ -54,7 +54,14 @@ struct Family {
   }
   // The task ids of a split name ("train", "ood", "ood_hot4"), of a task, or of a list of tasks.
   std::vector<int64_t> task_ids(const py::handle& tasks) const {
-    if (PyIndex_Check(tasks.ptr())) return {task_id(tasks)};
+    // NumPy arrays define __index__ too (for their size-one case): an array is a list of ids
+    // unless it has no dimensions.
+    if (py::isinstance<py::array>(tasks)) {
+      const auto a = py::reinterpret_borrow<py::array>(tasks);
+      if (a.ndim() == 0) return {task_id(a.attr("item")())};
+    } else if (PyIndex_Check(tasks.ptr())) {
+      return {task_id(tasks)};
+    }
     if (!py::isinstance<py::str>(tasks)) {
       std::vector<int64_t> ids;
       for (const py::handle t : tasks) ids.push_back(task_id(t));

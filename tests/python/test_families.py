@@ -35,6 +35,11 @@ def test_tasks_splits_and_latents(name):
         assert f.task(t["description"])["id"] == task  # descriptions name tasks too
     # Different tasks have different latents.
     assert len({row.tobytes() for row in latents}) == train
+    # Task ids as NumPy arrays (which define __index__ too) and NumPy scalars.
+    ids = f.splits["train"][:3]
+    np.testing.assert_array_equal(f.latents(ids), latents[:3])
+    np.testing.assert_array_equal(f.latents(np.int64(ids[1])), latents[1:2])
+    np.testing.assert_array_equal(f.latents(np.array(ids[2])), latents[2:3])
 
 
 @pytest.mark.parametrize("name", hc.families())
