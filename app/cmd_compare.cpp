@@ -7,6 +7,8 @@
 #include <sys/utsname.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -51,6 +53,18 @@ std::string machine_line() {
 }
 
 namespace {
+
+// A word as a POSIX shell reads it back: quoted when it holds anything but plain characters
+// (overrides such as family.tasks=0;1;0,1).
+std::string shell_word(const std::string& w) {
+  const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("_-./=,:+@%", c);
+  });
+  if (plain) return w;
+  std::string q = "'";
+  for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
 
 std::string fmt_value(double v, int digits = 3) {
   return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "–";
@@ -150,6 +164,8 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
   // Model selection: the headline metric of the state with the best validation loss, and how far
   // the runs fell from their peak (collapse is visible, not hidden by the selection).
   const std::string headline = has("ood/" + g.metric) ? "ood/" + g.metric : "";
+  // A fall from the peak means something only for metrics where higher is better.
+  const bool show_drop = !headline.empty() && g.metric != "loss" && g.metric != "rel_loss";
   if (!headline.empty() && has(headline + "@best"))
     cols.emplace_back(header_of(headline) + ", best state", headline + "@best");
   const nlohmann::json& first_final = runs[0].trials[0].summary["final"];
@@ -223,11 +239,11 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
   body += "| run | policy | support | steps | seeds | wall time |";
   for (const auto& c : cols) body += " " + c.first + " |";
   if (closed) body += " closed-loop success ID / OOD (expert) |";
-  if (!headline.empty()) body += " drop from peak OOD (worst seed) |";
+  if (show_drop) body += " drop from peak OOD (worst seed) |";
   body += "\n|---|---|---|---|---|---|";
   for (size_t i = 0; i < cols.size(); ++i) body += "---|";
   if (closed) body += "---|";
-  if (!headline.empty()) body += "---|";
+  if (show_drop) body += "---|";
   body += "\n";
   std::string csv = "run,policy,support,steps,seed,wall_time_s,config";
   std::vector<std::string> keys;
@@ -247,7 +263,7 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
                           cell(r, "closed_ood/success", 2),
                           fmt_value(r.mean("closed_test/expert_success"), 2),
                           fmt_value(r.mean("closed_ood/expert_success"), 2));
-    if (!headline.empty()) body += " " + fmt_value(r.worst_drop(headline)) + " |";
+    if (show_drop) body += " " + fmt_value(r.worst_drop(headline)) + " |";
     body += "\n";
     for (const trainer::Trial& t : r.trials) {
       csv += fmt::format("{},{},{},{},{},{:.1f},{}", r.label, r.policy, r.support,
@@ -259,13 +275,13 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
   }
   body += "\nCommand lines (each run reproduces alone):\n\n";
   for (const trainer::ComparedRun& r : runs) {
-    std::string line = "hypercomp train " + r.spec.config;
+    std::string line = "hypercomp train " + shell_word(r.spec.config);
     for (const auto& ov : r.trials[0].overrides)
       if (r.trials.size() < 2 || std::none_of(g.seed_keys.begin(), g.seed_keys.end(),
                                                [&](const std::string& k) {
                                                  return ov.rfind(k + "=", 0) == 0;
                                                }))
-        line += " " + ov;
+        line += " " + shell_word(ov);
     if (r.trials.size() > 1) {
       for (const auto& k : g.seed_keys) line += " " + k + "=S";
       line += "  # S in " + seeds_of(r);

@@ -77,9 +77,11 @@ Command add_envs(CLI::App& app) {
                      : "",
                  splits.train.size(), splits.ood.size(),
                  ood_hot.empty() ? "" : "; OOD by hotness: " + ood_hot);
-      std::string other;
+      std::string other;  // none where the support is a list of tasks (the family's only one)
       for (const auto& [sup, s] : EnumNames<tasks::Support>::values) {
-        if (sup == spec.support || !space.supports(sup)) continue;
+        if (spec.support == tasks::Support::kListed) break;
+        if (sup == spec.support || !space.supports(sup) || sup == tasks::Support::kListed)
+          continue;
         tasks::SplitSpec alt = spec;
         alt.support = sup;
         try {

@@ -1,6 +1,9 @@
 // Whole outer (meta) steps: the same work as ../shared/bench/peer/meta_step.py (same model
 // sizes, meta-batch 128, shots, 10 inner AdamW steps, second order). One fixed meta-batch is
-// generated up front and reused; data generation is not timed, as in the peer.
+// generated up front and reused; data generation is not timed, as in the peer. The theory rows
+// are the reference theory experiment's step (configs/paper/theory_hnet_linear.yaml), with the
+// fused and the generic inner loop; the peer has no such task (docs/performance.md compares it
+// with the peer's nearest hnet_linear configuration).
 //
 //   build/bench/hc_meta_step_bench [--benchmark_filter=hyperteacher]
 //
@@ -34,9 +37,38 @@ struct Setup {
   std::vector<Batch> shards;
 };
 
+std::unique_ptr<Setup> finish_setup(std::unique_ptr<Setup> s, int threads, bool sharded) {
+  const tasks::TaskFamily& family = *s->config.family;
+  s->policy =
+      agents::make_policy(s->config.policy, {family.input_dim(), family.output_dim(), 0}, 1);
+  s->learner = std::make_unique<Learner>(s->policy, s->config.learner, threads, sharded);
+  // HC_TENSOR_CACHE=0: LibTorch's own allocator instead of the trainer's tensor cache, to
+  // measure the cache against allocator settings (bench/allocator.sh).
+  if (const char* c = std::getenv("HC_TENSOR_CACHE"); c && std::string(c) == "0")
+    c10::SetCPUAllocator(c10::GetDefaultCPUAllocator(), /*priority=*/100);
+  std::vector<int64_t> ids;
+  std::vector<uint64_t> seeds;
+  training_tasks(family, 7, 0, s->config.learner.meta_batch, ids, seeds);
+  s->shards = make_batches(family, ids, seeds, s->config.train.shards);
+  return s;
+}
+
+// The theory experiment's meta-step as the reference runs it (configs/paper/theory_hnet_linear:
+// meta-batch 64, 300 first-order inner Adam steps on the input embedding), with the fused inner
+// loop ("hnet_linear") or the generic one ("hnet_linear_generic").
+std::unique_ptr<Setup> make_theory_setup(bool fused, int threads) {
+  auto s = std::make_unique<Setup>();
+  s->config = load_run_config(
+      std::string(HYPERCOMP_SOURCE_DIR) + "/configs/paper/theory_hnet_linear.yaml",
+      {fmt::format("train.threads={}", threads), fmt::format("train.shards={}", threads),
+       fmt::format("learner.fused_inner={}", fused)});
+  return finish_setup(std::move(s), threads, true);
+}
+
 std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& model, int threads,
                                   const std::string& parallel,
                                   const std::string& precision = "fp32") {
+  if (task == "theory") return make_theory_setup(model == "hnet_linear", threads);
   YAML::Node root;
   if (task == "hyperteacher") {
     root["family"]["name"] = "hyperteacher";
@@ -66,20 +98,7 @@ std::unique_ptr<Setup> make_setup(const std::string& task, const std::string& mo
   root["train"]["shards"] = parallel == "shards" ? threads : 1;
   auto s = std::make_unique<Setup>();
   s->config = parse_run_config(root, "<benchmark>");
-  const tasks::TaskFamily& family = *s->config.family;
-  s->policy =
-      agents::make_policy(s->config.policy, {family.input_dim(), family.output_dim(), 0}, 1);
-  s->learner =
-      std::make_unique<Learner>(s->policy, s->config.learner, threads, parallel == "shards");
-  // HC_TENSOR_CACHE=0: LibTorch's own allocator instead of the trainer's tensor cache, to
-  // measure the cache against allocator settings (bench/allocator.sh).
-  if (const char* c = std::getenv("HC_TENSOR_CACHE"); c && std::string(c) == "0")
-    c10::SetCPUAllocator(c10::GetDefaultCPUAllocator(), /*priority=*/100);
-  std::vector<int64_t> ids;
-  std::vector<uint64_t> seeds;
-  training_tasks(family, 7, 0, 128, ids, seeds);
-  s->shards = make_batches(family, ids, seeds, s->config.train.shards);
-  return s;
+  return finish_setup(std::move(s), threads, parallel == "shards");
 }
 
 // Sum of the times of the step's matrix multiplications run alone at the same shapes.
@@ -181,7 +200,8 @@ void BM_MetaStep(benchmark::State& state, std::string task, std::string model, i
   }
   int64_t rows = 0;
   for (const auto& b : s->shards) rows += b.support.x.rows * b.tasks;
-  state.counters["support_rows_per_task"] = static_cast<double>(rows) / 128.0;
+  state.counters["support_rows_per_task"] =
+      static_cast<double>(rows) / static_cast<double>(s->config.learner.meta_batch);
   if (threads == 1) {
     const double floor = compute_floor_ms(*s);
     state.counters["floor_ms"] = floor;
@@ -209,6 +229,13 @@ void register_rows() {
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
   }
+  for (int threads : {1, 2})
+    for (const char* model : {"hnet_linear", "hnet_linear_generic"})
+      benchmark::RegisterBenchmark(fmt::format("theory/{}/threads:{}", model, threads).c_str(),
+                                   BM_MetaStep, "theory", model, threads, "shards", "fp32")
+          ->Iterations(3)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
   // The alternative to sharding: one shard on LibTorch's own intra-op threads.
   for (const char* task : {"hyperteacher", "grid"})
     benchmark::RegisterBenchmark(fmt::format("{}/hnet_linear/intra_op_threads:2", task).c_str(),

@@ -75,8 +75,8 @@ class TheoryFamily : public tasks::TaskFamily {
  public:
   static constexpr const char* kName = "theory";
   static constexpr const char* kSummary =
-      "teacher-student regression of the paper's theory: a linear hypernetwork makes the first "
-      "layer";
+      "teacher-student regression of the paper's theory: a linear hypernetwork of the task's "
+      "module code makes the first layer of a ReLU teacher";
   using Config = TheoryConfig;
   explicit TheoryFamily(const Config& config);
 

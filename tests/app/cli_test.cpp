@@ -402,6 +402,12 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
       << "policy: {name: hnet_mlp, hidden: 8, templates: 4, generator_hidden: 8,"
       << " generator_layers: 1}\n"
       << common;
+  std::ofstream(dir / "theory.yaml")
+      << "family: {name: theory, support_shots: 16, query_shots: 16}\n"
+      << "policy: {name: hnet_linear, hidden: 8, num_hidden: 1, templates: 4, adapt: input,"
+      << " fast_bias: false, normalize_embedding: false, bias: false,"
+      << " learn_embedding_init: false}\n"
+      << common;
   std::ofstream(dir / "plan.yaml")
       << "title: tiny\ngroups:\n"
       << "  - {name: goals, metric: acc, runs: [" << (dir / "goals.yaml").string() << ", "
@@ -410,7 +416,11 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
       << "]}\n"
       << "  - name: teacher\n    runs:\n      - " << (dir / "teacher.yaml").string() << "\n"
       << "      - {config: " << (dir / "teacher.yaml").string()
-      << ", label: disconnected, overrides: [family.support=disconnected]}\n";
+      << ", label: disconnected, overrides: [family.support=disconnected]}\n"
+      << "  - name: theory\n    metric: rel_loss\n"
+      << "    headline: [ood/rel_loss, \"mean(id/r2_ood_hot1, id/r2_ood_hot2)\", id/alignment]\n"
+      << "    runs:\n      - {config: " << (dir / "theory.yaml").string()
+      << ", label: ring, expect: blessed, overrides: [\"family.tasks=0;1;0,1\"]}\n";
   const std::string args = "compare " + (dir / "plan.yaml").string() + " -q --out " +
                            (dir / "out").string() + " --runs " + (dir / "runs").string();
   auto r = run(args);
@@ -439,6 +449,12 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
                         "; machine: ",
                         "<!-- compare:begin goals -->",
                         "<!-- compare:end teacher -->",
+                        "## theory",
+                        "| ring | blessed |",
+                        "id R² 1, 2-hot (mean)",
+                        "template alignment",
+                        // Overrides a shell would split are quoted: the line runs as printed.
+                        "'family.tasks=0;1;0,1'",
                         "total training time"})
     EXPECT_NE(md.find(s), std::string::npos) << "results.md lacks '" << s << "'\n" << md;
 
