@@ -34,8 +34,9 @@ Policy make_policy(const PolicyConfig& c, const PolicyDims& dims, uint64_t seed)
     s.learn_init = c.learn_embedding_init;
     s.bias = c.bias;
     if (!c.bias && c.name != PolicyKind::kHnetLinear)
-      throw ConfigError("policy.bias: false applies to hnet_linear only (hnet_mlp generates "
-                        "biases with its weights)");
+      throw ConfigError(
+          "policy.bias: false applies to hnet_linear only (hnet_mlp generates "
+          "biases with its weights)");
     s.latent = dims.latent;
     if (c.name == PolicyKind::kHnetLinear) return std::make_shared<HnetLinear>(s, rng);
     return std::make_shared<HnetMlp>(s, c.generator_hidden, c.generator_layers, rng);

@@ -42,8 +42,8 @@ std::vector<std::string> HnetBase::fast_names() const {
 }
 
 Fast HnetBase::fast_from_latent(const torch::Tensor& latent) {
-  Fast fast{torch::matmul(latent, latent_map_)
-                .view({latent.size(0), s_.adapted_rows(), s_.templates})};
+  Fast fast{
+      torch::matmul(latent, latent_map_).view({latent.size(0), s_.adapted_rows(), s_.templates})};
   if (s_.fast_bias) fast.push_back(torch::zeros({latent.size(0), s_.out}, latent.options()));
   return fast;
 }
@@ -116,8 +116,7 @@ Features HnetLinear::encode(const Inputs& x) {
 Layer HnetLinear::first_layer(const Fast& fast) const {
   const torch::Tensor z = embedding(fast).select(1, 0);  // [T, M]
   const torch::Tensor zs = z / std::sqrt(static_cast<double>(s_.in));
-  return {torch::matmul(zs, in_w_).view({z.size(0), s_.in, s_.hidden}),
-          generated_bias(z, in_b_)};
+  return {torch::matmul(zs, in_w_).view({z.size(0), s_.in, s_.hidden}), generated_bias(z, in_b_)};
 }
 
 torch::Tensor HnetLinear::first(const Fast& fast, const Features& f) {
@@ -152,7 +151,8 @@ torch::Tensor HnetLinear::input_bank() const {
   // The input layer's templates are what a task's fast parameters combine only when those are
   // exactly the input row of the embedding, unnormalised, with nothing else adapted and no
   // generated bias beside the weights.
-  if (s_.adapt_begin != 0 || s_.adapt_stop() != 1 || s_.fast_bias || s_.normalize || in_b_.defined())
+  if (s_.adapt_begin != 0 || s_.adapt_stop() != 1 || s_.fast_bias || s_.normalize ||
+      in_b_.defined())
     return {};
   return in_w_.detach().view({s_.templates, s_.in, s_.hidden});
 }
@@ -166,8 +166,7 @@ std::vector<Layer> HnetLinear::layers(const Fast& fast) {
   // zero-filled gradient of all layers for each slice.
   for (int64_t l = 1; l < s_.num_hidden; ++l) {
     const torch::Tensor zl = z.select(1, l);
-    out.push_back(
-        {torch::matmul(zl * scale, hid_w_).view({t, h, h}), generated_bias(zl, hid_b_)});
+    out.push_back({torch::matmul(zl * scale, hid_w_).view({t, h, h}), generated_bias(zl, hid_b_)});
   }
   const torch::Tensor zo = z.select(1, s_.num_hidden);
   torch::Tensor b = generated_bias(zo, out_b_);

@@ -42,8 +42,8 @@ torch::Tensor task_loss(const torch::Tensor& out, const Targets& y) {
       return (se * y.weight).sum(1);
     }
     case TargetKind::kRegression: {
-      const torch::Tensor se = (0.5 / static_cast<double>(out.size(-1))) *
-                               (out - y.values).square().sum(-1);
+      const torch::Tensor se =
+          (0.5 / static_cast<double>(out.size(-1))) * (out - y.values).square().sum(-1);
       return (se * y.weight).sum(1);
     }
   }

@@ -109,8 +109,8 @@ std::string header_of(const std::string& key) {
     }
     if (same) {
       const std::string& h0 = parts[0];
-      return h0.substr(0, h0.rfind(' ', hot(h0)) + 1) + fmt::format("{}", fmt::join(numbers, ", ")) +
-             h0.substr(hot(h0)) + " (mean)";
+      return h0.substr(0, h0.rfind(' ', hot(h0)) + 1) +
+             fmt::format("{}", fmt::join(numbers, ", ")) + h0.substr(hot(h0)) + " (mean)";
     }
     return fmt::format("mean of {}", fmt::join(parts, ", "));
   }
@@ -194,9 +194,8 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
     }
   }
   const bool closed = has("closed_test/success");
-  const bool expectations = std::any_of(runs.begin(), runs.end(), [](const auto& r) {
-    return !r.spec.expect.empty();
-  });
+  const bool expectations =
+      std::any_of(runs.begin(), runs.end(), [](const auto& r) { return !r.spec.expect.empty(); });
 
   std::string body = fmt::format("\n## {}\n\n", g.name);
   if (!g.notes.empty()) body += g.notes + "\n\n";
@@ -277,10 +276,9 @@ std::string report_group(const trainer::ComparedGroup& cg, const std::string& pr
   for (const trainer::ComparedRun& r : runs) {
     std::string line = "hypercomp train " + shell_word(r.spec.config);
     for (const auto& ov : r.trials[0].overrides)
-      if (r.trials.size() < 2 || std::none_of(g.seed_keys.begin(), g.seed_keys.end(),
-                                               [&](const std::string& k) {
-                                                 return ov.rfind(k + "=", 0) == 0;
-                                               }))
+      if (r.trials.size() < 2 ||
+          std::none_of(g.seed_keys.begin(), g.seed_keys.end(),
+                       [&](const std::string& k) { return ov.rfind(k + "=", 0) == 0; }))
         line += " " + shell_word(ov);
     if (r.trials.size() > 1) {
       for (const auto& k : g.seed_keys) line += " " + k + "=S";

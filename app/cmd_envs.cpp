@@ -71,17 +71,16 @@ Command add_envs(CLI::App& app) {
       for (const auto& [h, ids] : splits.ood_by_hotness)
         ood_hot += fmt::format("{}{}-hot {}", ood_hot.empty() ? "" : ", ", h, ids.size());
       const auto& spec = family->split_spec();
-      fmt::print("  split        support {}{}: {} train, {} OOD{}\n", tasks::to_string(spec.support),
-                 spec.support == tasks::Support::kRandom
-                     ? fmt::format(" (frac_ood {})", spec.frac_ood)
-                     : "",
-                 splits.train.size(), splits.ood.size(),
-                 ood_hot.empty() ? "" : "; OOD by hotness: " + ood_hot);
+      fmt::print(
+          "  split        support {}{}: {} train, {} OOD{}\n", tasks::to_string(spec.support),
+          spec.support == tasks::Support::kRandom ? fmt::format(" (frac_ood {})", spec.frac_ood)
+                                                  : "",
+          splits.train.size(), splits.ood.size(),
+          ood_hot.empty() ? "" : "; OOD by hotness: " + ood_hot);
       std::string other;  // none where the support is a list of tasks (the family's only one)
       for (const auto& [sup, s] : EnumNames<tasks::Support>::values) {
         if (spec.support == tasks::Support::kListed) break;
-        if (sup == spec.support || !space.supports(sup) || sup == tasks::Support::kListed)
-          continue;
+        if (sup == spec.support || !space.supports(sup) || sup == tasks::Support::kListed) continue;
         tasks::SplitSpec alt = spec;
         alt.support = sup;
         try {

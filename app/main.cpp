@@ -71,8 +71,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc && !first_word; ++i)
     if (argv[i][0] != '-') first_word = argv[i];
   bool here = argc == 2 && std::strcmp(argv[1], "--version") == 0;
-  for (const auto& c : commands)
-    here = here || (first_word && c.first->get_name() == first_word);
+  for (const auto& c : commands) here = here || (first_word && c.first->get_name() == first_word);
   try {
     if (!here) hc::app::run_with_torch();
   } catch (const hc::Error& e) {

@@ -84,9 +84,7 @@ void save_plot(const Plot& plot, const std::string& path) {
   for (const Series& s : plot.series) legend = std::max(legend, c.text_width(s.label, 12));
   const float left = 78, right = std::max(230.0f, legend + 64), top = 44, bottom = 58;
   const float w = plot.width - left - right, h = plot.height - top - bottom;
-  const auto X = [&](double x) {
-    return static_cast<float>(left + (ax(x) - x0) / (x1 - x0) * w);
-  };
+  const auto X = [&](double x) { return static_cast<float>(left + (ax(x) - x0) / (x1 - x0) * w); };
   const auto Y = [&](double y) { return static_cast<float>(top + (y1 - y) / (y1 - y0) * h); };
   const Color ink{40, 40, 40}, grid{225, 225, 225};
 

@@ -11,11 +11,11 @@ namespace hc::tasks {
 
 // What the rows of a dataset ask a policy to predict.
 enum class TargetKind {
-  kLabels,  // one class per row (expert actions): cross-entropy, accuracy
-  kSoft,    // a probability vector per row: cross-entropy to soft targets, argmax accuracy
-  kValues,  // a value per class (action values): squared error, R^2, greedy accuracy
-  kActions,  // a continuous action vector per row (the expert's): squared error, R^2, and an
-             // accuracy that counts a prediction within the family's action_tolerance()
+  kLabels,      // one class per row (expert actions): cross-entropy, accuracy
+  kSoft,        // a probability vector per row: cross-entropy to soft targets, argmax accuracy
+  kValues,      // a value per class (action values): squared error, R^2, greedy accuracy
+  kActions,     // a continuous action vector per row (the expert's): squared error, R^2, and an
+                // accuracy that counts a prediction within the family's action_tolerance()
   kRegression,  // real-valued outputs: squared error averaged over the outputs, R^2 and the
                 // loss relative to the targets' power; no accuracy
 };

@@ -409,12 +409,13 @@ Splits TaskSpace::split(const SplitSpec& spec, uint64_t seed) const {
           throw ConfigError(
               fmt::format("listed support: task {} is not a task id in 0..{}", id, size() - 1));
         if (!listed.insert(id).second)
-          throw ConfigError(fmt::format("listed support: task {} ({}) is listed twice", id,
-                                        describe(task(id))));
+          throw ConfigError(
+              fmt::format("listed support: task {} ({}) is listed twice", id, describe(task(id))));
         if (hotness(task(id)) > train_hot)
-          throw ConfigError(fmt::format("listed support: task {} ({}) has more than {} modules "
-                                        "in a group",
-                                        id, describe(task(id)), train_hot));
+          throw ConfigError(
+              fmt::format("listed support: task {} ({}) has more than {} modules "
+                          "in a group",
+                          id, describe(task(id)), train_hot));
       }
       out.train = spec.listed;
       for (int64_t id : candidates)

@@ -38,8 +38,7 @@ enum class Draw { kTraining, kHeldOut };
 
 // Generates the data of each (task, seed) in parallel. Deterministic whatever the thread count.
 std::vector<tasks::TaskData> generate(const tasks::TaskFamily& family, std::span<const int64_t> ids,
-                                      std::span<const uint64_t> seeds,
-                                      Draw draw = Draw::kTraining);
+                                      std::span<const uint64_t> seeds, Draw draw = Draw::kTraining);
 
 // Packs task data into tensors; `sparse` keeps one-hot inputs as active-feature lists.
 Batch pack(const tasks::TaskFamily& family, std::span<const tasks::TaskData> data,

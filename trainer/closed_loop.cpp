@@ -30,8 +30,7 @@ envs::Action output_action(const envs::ActionSpec& spec, std::span<const float> 
   return a;
 }
 
-envs::Actor policy_actor(agents::PolicyImpl& policy, const agents::Fast& fast,
-                         bool binary_inputs) {
+envs::Actor policy_actor(agents::PolicyImpl& policy, const agents::Fast& fast, bool binary_inputs) {
   return [&policy, fast, binary_inputs](const envs::VectorEnv& venv, std::span<const int> ids,
                                         std::span<envs::Action> actions, std::span<float>) {
     const int64_t t = venv.size(), d = venv.observation_size();

@@ -27,8 +27,7 @@ std::vector<envs::Action> output_actions(const envs::ActionSpec& spec, const tor
 // An actor playing, in environment t, the adapted policy of task t (fast row t). Every step
 // evaluates all tasks, with zero observations for finished episodes, so that the arithmetic of
 // one task never depends on which other episodes are still running.
-envs::Actor policy_actor(agents::PolicyImpl& policy, const agents::Fast& fast,
-                         bool binary_inputs);
+envs::Actor policy_actor(agents::PolicyImpl& policy, const agents::Fast& fast, bool binary_inputs);
 
 struct ClosedLoopStats {
   int64_t episodes = 0, success = 0, expert_success = 0;

@@ -80,8 +80,8 @@ Plan load_plan(const std::string& path) {
     if (g["seeds"]) group.seeds = read_seeds(g["seeds"], path);
     const auto strings = [&](const YAML::Node& list, const char* key) {
       if (!list.IsSequence() || list.size() == 0)
-        throw ConfigError(fmt::format("{}:{}: {}: expected a non-empty list", path,
-                                      list.Mark().line + 1, key));
+        throw ConfigError(
+            fmt::format("{}:{}: {}: expected a non-empty list", path, list.Mark().line + 1, key));
       std::vector<std::string> out;
       for (const auto& item : list) out.push_back(scalar(item, path, key));
       return out;
@@ -90,9 +90,10 @@ Plan load_plan(const std::string& path) {
       group.seed_keys = strings(g["seed_keys"], "seed_keys");
       for (const auto& k : group.seed_keys)
         if (k.find('.') == std::string::npos || k.find('=') != std::string::npos)
-          throw ConfigError(fmt::format("{}:{}: seed_keys: expected config keys such as "
-                                        "train.seed, got '{}'",
-                                        path, g["seed_keys"].Mark().line + 1, k));
+          throw ConfigError(
+              fmt::format("{}:{}: seed_keys: expected config keys such as "
+                          "train.seed, got '{}'",
+                          path, g["seed_keys"].Mark().line + 1, k));
     }
     if (g["headline"]) group.headline = strings(g["headline"], "headline");
     if (g["name"]) group.name = scalar(g["name"], path, "name");
@@ -107,8 +108,7 @@ Plan load_plan(const std::string& path) {
         if (r.IsScalar()) {
           spec.config = r.Scalar();
         } else {
-          require_keys(r, path, "a run",
-                       {"config", "label", "overrides", "expect", "series"});
+          require_keys(r, path, "a run", {"config", "label", "overrides", "expect", "series"});
           if (r["config"]) spec.config = scalar(r["config"], path, "config");
           if (r["label"]) spec.label = scalar(r["label"], path, "label");
           if (r["expect"]) spec.expect = scalar(r["expect"], path, "expect");
@@ -234,7 +234,8 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         t.overrides = base;
         fs::path dir = fs::path(o.runs_root) / g.name / r.label;
         if (!listed.empty()) {
-          for (const auto& key : g.seed_keys) t.overrides.push_back(fmt::format("{}={}", key, seed));
+          for (const auto& key : g.seed_keys)
+            t.overrides.push_back(fmt::format("{}={}", key, seed));
           dir /= fmt::format("seed{}", seed);
         }
         t.dir = dir.string();

@@ -166,9 +166,9 @@ void IdentificationProbe::emit(Metrics& m, const torch::Tensor& student_bank,
   m.emplace_back("id/r2_undefined", undefined);
   m.emplace_back("id/r2_cg", mean_defined(ridge_cg_r2(xf, yf, xo, yo)));
   if (!x_[id].empty())
-    m.emplace_back("id/r2_all", mean_defined(column_r2(
-                                    torch::cat({torch::cat(y_[id]), yo}).to(torch::kFloat64),
-                                    decoder.predict(torch::cat({torch::cat(x_[id]), xo})))));
+    m.emplace_back("id/r2_all",
+                   mean_defined(column_r2(torch::cat({torch::cat(y_[id]), yo}).to(torch::kFloat64),
+                                          decoder.predict(torch::cat({torch::cat(x_[id]), xo})))));
   // A fixed shuffle, so the control is as deterministic as the rest of the evaluation.
   const int64_t n = yf.size(0);
   std::vector<int64_t> order(n);
@@ -177,8 +177,7 @@ void IdentificationProbe::emit(Metrics& m, const torch::Tensor& student_bank,
   for (int64_t i = n - 1; i > 0; --i)
     std::swap(order[i], order[rng.uniform_int(static_cast<uint64_t>(i + 1))]);
   const torch::Tensor shuffled = yf.index_select(0, torch::tensor(order));
-  m.emplace_back("id/r2_shuffled",
-                 mean_defined(ridge_r2(xf, shuffled, xo, yo, l2_, intercept_)));
+  m.emplace_back("id/r2_shuffled", mean_defined(ridge_r2(xf, shuffled, xo, yo, l2_, intercept_)));
   if (r2.size() <= 64)
     for (size_t j = 0; j < r2.size(); ++j) m.emplace_back(fmt::format("id/r2_{}", j), r2[j]);
   for (size_t k = 0; k < scored_names_.size(); ++k)

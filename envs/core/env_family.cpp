@@ -21,9 +21,10 @@ const EnvFamily* as_env_family(const tasks::TaskFamily& family) {
 
 const EnvFamily& require_env_family(const tasks::TaskFamily& family, std::string_view what) {
   if (const EnvFamily* e = as_env_family(family)) return *e;
-  throw Error(fmt::format("{} needs a family with an environment; '{}' has none (its tasks are "
-                          "supervised datasets)",
-                          what, family.name()));
+  throw Error(
+      fmt::format("{} needs a family with an environment; '{}' has none (its tasks are "
+                  "supervised datasets)",
+                  what, family.name()));
 }
 
 EnvFamily::EnvFamily(std::string name, TaskSpace space, SplitSpec split, uint64_t seed,

@@ -428,34 +428,15 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
 
   std::ifstream md_in(dir / "out" / "results.md");
   const std::string md((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
-  for (const char* s : {"## goals",
-                        "## preference",
-                        "## teacher",
-                        "OOD acc",
-                        "OOD episode acc",
-                        "id R² OOD",
-                        "id R² at step 0",
-                        "id R² OOD, reference CG",
-                        "id R² ID ∪ OOD",
-                        "id R² shuffled latents",
-                        "id undefined columns",
-                        "OOD acc, best state",
-                        "drop from peak OOD",
-                        "closed-loop success",
-                        "OOD R²",
-                        "-hot R²",
-                        "| disconnected |",
-                        "hypercomp train ",
-                        "; machine: ",
-                        "<!-- compare:begin goals -->",
-                        "<!-- compare:end teacher -->",
-                        "## theory",
-                        "| ring | blessed |",
-                        "id R² 1, 2-hot (mean)",
-                        "template alignment",
-                        // Overrides a shell would split are quoted: the line runs as printed.
-                        "'family.tasks=0;1;0,1'",
-                        "total training time"})
+  for (const char* s :
+       {"## goals", "## preference", "## teacher", "OOD acc", "OOD episode acc", "id R² OOD",
+        "id R² at step 0", "id R² OOD, reference CG", "id R² ID ∪ OOD", "id R² shuffled latents",
+        "id undefined columns", "OOD acc, best state", "drop from peak OOD", "closed-loop success",
+        "OOD R²", "-hot R²", "| disconnected |", "hypercomp train ",
+        "; machine: ", "<!-- compare:begin goals -->", "<!-- compare:end teacher -->", "## theory",
+        "| ring | blessed |", "id R² 1, 2-hot (mean)", "template alignment",
+        // Overrides a shell would split are quoted: the line runs as printed.
+        "'family.tasks=0;1;0,1'", "total training time"})
     EXPECT_NE(md.find(s), std::string::npos) << "results.md lacks '" << s << "'\n" << md;
 
   // The CSV tables carry every final metric of every run.
