@@ -1,67 +1,62 @@
 #!/usr/bin/env bash
 # Regenerates the results regions of docs/probe.md: trains the runs that are missing, then probes
-# them and rewrites each family's region (and docs/probe/<family>/: CSV tables and plots).
+# them and rewrites each region (and docs/probe/<region>/: CSV tables and plots).
 #
-#   docs/probe.sh [goals|hyperteacher|goals-defaults|push|lander|all]     (after a Release build in build/)
+#   docs/probe.sh [controls|goals|hyperteacher|push|lander|all] [POLICY...]
+#                                                      (after a Release build in build/)
 #
-# A run directory that already holds a finished run (summary.json) is reused, not retrained: after
-# a change to a family or policy, remove runs/probe/<family> to train again with the new defaults.
-# Environment: SEEDS (training seeds, default "2023"), MODULES (hyperteacher and lander subroutines,
-# default every module, or a list such as module_0,module_1), PROBE_ARGS (probe settings), HC (the
-# hypercomp binary).
+# One region per family and policy (goals-anil, ...) and one for the controls, so that each is
+# written, and can be committed, as soon as it is done. A run directory that already holds a
+# finished run (summary.json) is reused, not retrained: after a change to a family or policy,
+# remove runs/probe/<family> to train again.
+# Environment: SEEDS (training seeds, default "2023 2024 2025": the verdict needs three trained
+# models), PROBE_ARGS (probe settings added to each family's, e.g. probe.epochs=30), HC (the
+# hypercomp binary), THREADS (train.threads of the runs, default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hc=${HC:-build/app/hypercomp}
 what=${1:-all}
-SEEDS=${SEEDS:-2023}
-MODULES=${MODULES:-}
-POLICIES=(hnet_linear anil learned_init)
-# The documented results use a third of the epochs and four of the twelve search settings: the
-# defaults (configs/probe.yaml) would take hours for the 40 probes below on a shared 2-core machine
-# (docs/probe.md, "How the results below were made"); goals-defaults probes compositional_goals
-# again with the defaults (network masks), to show what the reduction changes. PROBE_ARGS= (empty) gives the
-# defaults to the other two as well.
-read -r -a PROBE <<<"${PROBE_ARGS-probe.epochs=30 probe.search.lr=[0.01,0.001] probe.search.init=[0.05,-0.05]}"
+shift || true
+SEEDS=${SEEDS:-2023 2024 2025}
+THREADS=${THREADS:-1}
+read -r -a EXTRA <<<"${PROBE_ARGS:-}"
+policies=("$@")
+[ ${#policies[@]} -eq 0 ] && policies=(hnet_linear anil learned_init hnet_mlp)
 
 runs=()
-runs_of() {  # runs_of FAMILY: train what is missing; the run directories in $runs
-  local fam=$1 pol seed dir
+runs_of() {  # runs_of FAMILY POLICY: train what is missing; the run directories in $runs
+  local fam=$1 pol=$2 seed dir
   runs=()
-  for pol in "${POLICIES[@]}"; do
-    for seed in $SEEDS; do
-      dir=runs/probe/$fam/$pol/seed$seed
-      if [ ! -f "$dir/summary.json" ]; then
-        rm -rf "$dir"
-        "$hc" train "configs/quick/${fam}_$pol.yaml" "train.seed=$seed" --run-dir "$dir" -q
-      fi
-      runs+=("$dir")
-    done
+  for seed in $SEEDS; do
+    dir=runs/probe/$fam/$pol/seed$seed
+    if [ ! -f "$dir/summary.json" ]; then
+      rm -rf "$dir"
+      "$hc" train "configs/quick/${fam}_$pol.yaml" "train.seed=$seed" "train.threads=$THREADS" \
+        --run-dir "$dir" -q
+    fi
+    runs+=("$dir")
   done
 }
 
-if [[ $what == goals || $what == all ]]; then
-  runs_of goals
-  "$hc" probe "${runs[@]}" "${PROBE[@]}" --out docs/probe/goals --report docs/probe.md --name goals
+# What each family is probed with beyond the defaults (configs/probe.yaml), and why, is in
+# docs/probe.md ("How the results were made").
+settings() {
+  case $1 in
+    lander) echo "probe.test_tasks=128" ;;
+    *) echo "" ;;
+  esac
+}
+
+if [[ $what == controls || $what == all ]]; then
+  "$hc" probe --controls all "${EXTRA[@]}" --out docs/probe/controls --report docs/probe.md \
+    --name controls
 fi
-if [[ $what == hyperteacher || $what == all ]]; then
-  runs_of hyperteacher
-  subs=()
-  [ -n "$MODULES" ] && subs=(--subroutine "$MODULES")
-  "$hc" probe "${runs[@]}" "${PROBE[@]}" "${subs[@]}" --out docs/probe/hyperteacher \
-    --report docs/probe.md --name hyperteacher
-fi
-for fam in push lander; do
-  if [[ $what == "$fam" || $what == all ]]; then
-    runs_of "$fam"
-    subs=()
-    [[ $fam == lander && -n "$MODULES" ]] && subs=(--subroutine "$MODULES")
-    "$hc" probe "${runs[@]}" "${PROBE[@]}" "${subs[@]}" --out "docs/probe/$fam" \
-      --report docs/probe.md --name "$fam"
-  fi
+for fam in goals hyperteacher push lander; do
+  [[ $what == "$fam" || $what == all ]] || continue
+  for pol in "${policies[@]}"; do
+    runs_of "$fam" "$pol"
+    read -r -a own <<<"$(settings "$fam")"
+    "$hc" probe "${runs[@]}" "${own[@]}" "${EXTRA[@]}" --out "docs/probe/$fam/$pol" \
+      --report docs/probe.md --name "$fam-$pol"
+  done
 done
-if [[ $what == goals-defaults || $what == all ]]; then
-  runs_of goals
-  # Network masks only: the bank masks at the default settings would double its 25 minutes.
-  "$hc" probe "${runs[@]}" probe.targets=network --out docs/probe/goals-defaults \
-    --report docs/probe.md --name goals-defaults
-fi

@@ -79,4 +79,21 @@ TaskData EnvFamily::make_task_data(const Task& task, uint64_t seed) const {
   return data;
 }
 
+void EnvFamily::replay_query(const TaskData& data, uint64_t seed,
+                             const std::function<void(Env& env, int64_t row)>& visit) const {
+  const Dataset& q = data.query;
+  const int64_t n_out = output_dim();
+  const auto env = make_env();
+  int64_t row = 0;
+  for (int d = 0; d < q.episodes; ++d) {
+    env->reset(query_demo_seed(seed, d), data.task);
+    for (; row < q.rows && q.episode[row] == d; ++row) {
+      visit(*env, row);
+      env->step(target_kind() == TargetKind::kActions
+                    ? Action::continuous(std::span(q.targets).subspan(row * n_out, n_out))
+                    : Action::discrete(q.labels[row]));
+    }
+  }
+}
+
 }  // namespace hc::envs

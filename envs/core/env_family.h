@@ -3,6 +3,7 @@
 // the target).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +44,13 @@ class EnvFamily : public tasks::TaskFamily {
   }
   // Demonstrations of `task`, each played through envs::rollout. Thread-safe.
   TaskData make_task_data(const Task& task, uint64_t seed) const override;
+  // Plays the query demonstrations of `data`, made by make_task_data from `seed`, again: an
+  // environment reset as they were and stepped with their recorded actions, visit(env, row)
+  // called in the state of every query row before its action. Environments are deterministic,
+  // so these are the demonstrations' states (what a family can ask of them that its rows do
+  // not hold, such as what the expert would do under another task). Thread-safe.
+  void replay_query(const TaskData& data, uint64_t seed,
+                    const std::function<void(Env& env, int64_t row)>& visit) const;
 
   virtual std::unique_ptr<Env> make_env() const = 0;
   virtual std::unique_ptr<Expert> make_expert() const = 0;

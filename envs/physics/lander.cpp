@@ -176,14 +176,47 @@ std::vector<tasks::Subroutine> LanderFamily::subroutines() const {
     tasks::Subroutine s{module_name(bank_[m]),
                         fmt::format("landing under the {} module alone", module_name(bank_[m]))};
     s.uses_task = [bit = 1 << m](const tasks::Task& t) { return t.values[0] == bit; };
+    s.query_rows = [this](const tasks::TaskData& d, uint64_t seed) {
+      return module_steps(d, seed);
+    };
     out.push_back(std::move(s));
   }
   return out;
 }
 
+std::vector<uint8_t> LanderFamily::module_steps(const tasks::TaskData& data,
+                                                uint64_t seed) const {
+  std::vector<uint8_t> rows(data.query.rows, 0);
+  const LanderExpert expert;
+  const auto tolerance = static_cast<float>(action_tolerance());
+  replay_query(data, seed, [&](Env& env, int64_t row) {
+    auto& e = dynamic_cast<LanderEnv&>(env);
+    const Action with = expert.act(e, {});
+    const std::array<float, kLanderModules> strengths = e.strengths();
+    e.set_strengths({});
+    const Action without = expert.act(e, {});
+    e.set_strengths(strengths);
+    bool differ = with.index != without.index;
+    for (int j = 0; j < with.dim; ++j)
+      differ = differ || std::abs(with.value[j] - without.value[j]) > tolerance;
+    rows[row] = differ;
+  });
+  return rows;
+}
+
 LanderEnv::LanderEnv(const EnvFamily& family, const LanderConfig& config,
                      const std::vector<LanderModule>& bank)
     : Env(family, config.max_steps), config_(config), bank_(bank) {}
+
+std::array<float, kLanderModules> LanderEnv::strengths() const {
+  std::array<float, kLanderModules> s;
+  std::copy(std::begin(strength_), std::end(strength_), s.begin());
+  return s;
+}
+
+void LanderEnv::set_strengths(const std::array<float, kLanderModules>& s) {
+  std::copy(s.begin(), s.end(), std::begin(strength_));
+}
 
 float LanderEnv::main_gain() const {
   return 1.0f - strength(LanderModule::kWeakMain) * static_cast<float>(config_.weak_main);

@@ -36,6 +36,7 @@
 
 #include <box2d/box2d.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -155,6 +156,10 @@ class LanderEnv : public Env {
   // and what they add up to.
   const std::vector<LanderModule>& bank() const { return bank_; }
   float strength(LanderModule m) const { return strength_[static_cast<int>(m)]; }
+  // Every module's strength (indexed by LanderModule), and setting them for what follows: the
+  // family's subroutines ask what the expert would do in the same state without the modules.
+  std::array<float, kLanderModules> strengths() const;
+  void set_strengths(const std::array<float, kLanderModules>& s);
   float main_gain() const;  // the main engine's share of its nominal thrust
   float side_gain() const;  // 1, or -1 with inverted side thrusters
   // Acceleration (m/s^2) of gravity and every active module at a position and velocity.
@@ -218,8 +223,14 @@ class LanderFamily : public EnvFamily {
 
   std::unique_ptr<Env> make_env() const override;
   std::unique_ptr<Expert> make_expert() const override;
-  // One per force module: landing under that module alone, as the hyperteacher's module_m.
+  // One per force module: landing under that module alone, as the hyperteacher's module_m,
+  // scored on the steps where the module changes the expert's action (module_steps).
   std::vector<tasks::Subroutine> subroutines() const override;
+  // 1 for each query row of an instance (made from `seed`) where the expert's action with the
+  // task's modules differs from its action in the same state without them by more than the
+  // action tolerance: the steps where what the policy must infer matters. Most of a landing
+  // (the final descent, holding height far from the pad) is the same under every module.
+  std::vector<uint8_t> module_steps(const tasks::TaskData& data, uint64_t seed) const;
   double discount() const override { return config_.discount; }
   double expert_success_threshold() const override { return 0.98; }
   // A tenth of the lateral range, a fifth of the throttle's.

@@ -208,6 +208,52 @@ TEST_F(Lander, SubroutinesAreTheTasksOfOneModuleAlone) {
   }
 }
 
+// A replay of the query demonstrations reaches their states: the expert, asked again in each,
+// gives the recorded action to the bit.
+TEST_F(Lander, ReplayReachesTheDemonstrationsStates) {
+  const LanderExpert expert;
+  for (const M m : {M::kWindEast, M::kWeakMain}) {
+    const tasks::TaskData d = family_.make_task_data(task({m}), 17);
+    int64_t visited = 0;
+    family_.replay_query(d, 17, [&](Env& e, int64_t row) {
+      const Action a = expert.act(e, {});
+      ASSERT_EQ(a.dim, 2);
+      EXPECT_EQ(a.value[0], d.query.targets[row * 2]) << row;
+      EXPECT_EQ(a.value[1], d.query.targets[row * 2 + 1]) << row;
+      ++visited;
+    });
+    EXPECT_EQ(visited, d.query.rows);
+  }
+}
+
+// A module subroutine counts the steps where the module changes the expert's action beyond the
+// tolerance: some of a landing, not all of it; and exactly those where it does.
+TEST_F(Lander, SubroutinesCountTheStepsTheModuleChanges) {
+  const std::vector<tasks::Subroutine> subs = family_.subroutines();
+  const LanderExpert expert;
+  for (size_t m = 0; m < subs.size(); ++m) {
+    tasks::TaskData d = family_.make_task_data(task({static_cast<M>(m)}), 23);
+    const std::vector<uint8_t> rows = family_.module_steps(d, 23);
+    ASSERT_EQ(static_cast<int64_t>(rows.size()), d.query.rows);
+    int64_t changed = 0;
+    family_.replay_query(d, 23, [&](Env& e, int64_t row) {
+      auto& lander = static_cast<LanderEnv&>(e);
+      const Action with = expert.act(lander, {});
+      const auto strengths = lander.strengths();
+      lander.set_strengths({});
+      const Action without = expert.act(lander, {});
+      lander.set_strengths(strengths);
+      const bool differ = std::abs(with.value[0] - without.value[0]) > 0.2f ||
+                          std::abs(with.value[1] - without.value[1]) > 0.2f;
+      EXPECT_EQ(rows[row], differ) << subs[m].name << " row " << row;
+      changed += differ;
+    });
+    EXPECT_GT(changed, 0) << subs[m].name;
+    EXPECT_LT(changed, d.query.rows) << subs[m].name;
+    EXPECT_EQ(subs[m].select_rows(d, 23), changed) << subs[m].name;
+  }
+}
+
 TEST_F(Lander, ExpertSolvesAtLeast98PercentOfEpisodes) { expect_expert_solves(family_); }
 
 TEST_F(Lander, DiscreteExpertSolvesAtLeast98PercentOfEpisodes) {
