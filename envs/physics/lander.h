@@ -226,6 +226,8 @@ class LanderFamily : public EnvFamily {
   // One per force module: landing under that module alone, as the hyperteacher's module_m,
   // scored on the steps where the module changes the expert's action (module_steps).
   std::vector<tasks::Subroutine> subroutines() const override;
+  // The force modules of the family's task space, in its order.
+  const std::vector<LanderModule>& bank() const { return bank_; }
   // 1 for each query row of an instance (made from `seed`) where the expert's action with the
   // task's modules differs from its action in the same state without them by more than the
   // action tolerance: the steps where what the policy must infer matters. Most of a landing

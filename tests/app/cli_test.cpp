@@ -590,11 +590,12 @@ TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
         "| interaction |", "| hnet_linear | network | navigation |",
         "| hnet_linear | bank | interaction |", "### Time", "- command: `hypercomp probe"})
     EXPECT_NE(md.find(s), std::string::npos) << "the report lacks '" << s << "'\n" << md;
-  // One row per mask: 2 targets x 2 subroutines x 2 seeds, and the search's 2 configurations.
+  // One row per mask: 2 targets x 2 subroutines x 2 seeds; and per search entry: 2 targets x 2
+  // subroutines x 2 initial logits x the 3 default layer ranges.
   const std::string csv = slurp(dir / "out" / "compositional_goals.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 2 * 2) << csv;
   const std::string search = slurp(dir / "out" / "compositional_goals_search.csv");
-  EXPECT_EQ(std::count(search.begin(), search.end(), '\n'), 1 + 2 * 2 * 2) << search;
+  EXPECT_EQ(std::count(search.begin(), search.end(), '\n'), 1 + 2 * 2 * 2 * 3) << search;
   EXPECT_TRUE(fs::exists(dir / "out" / "probe.yaml"));
 #ifdef HC_TEST_RENDER
   EXPECT_TRUE(fs::exists(dir / "out" / "compositional_goals_scores.png"));

@@ -227,30 +227,42 @@ TEST_F(Lander, ReplayReachesTheDemonstrationsStates) {
 }
 
 // A module subroutine counts the steps where the module changes the expert's action beyond the
-// tolerance: some of a landing, not all of it; and exactly those where it does.
+// tolerance, exactly those; for the wind, some of a landing and not all of it. (Some modules,
+// such as the weakened main engine, rarely or never change the action that much: the probe
+// leaves such a subroutine out, having nothing to score it on.)
 TEST_F(Lander, SubroutinesCountTheStepsTheModuleChanges) {
   const std::vector<tasks::Subroutine> subs = family_.subroutines();
   const LanderExpert expert;
+  const auto tolerance = static_cast<float>(family_.action_tolerance());
   for (size_t m = 0; m < subs.size(); ++m) {
-    tasks::TaskData d = family_.make_task_data(task({static_cast<M>(m)}), 23);
-    const std::vector<uint8_t> rows = family_.module_steps(d, 23);
-    ASSERT_EQ(static_cast<int64_t>(rows.size()), d.query.rows);
-    int64_t changed = 0;
-    family_.replay_query(d, 23, [&](Env& e, int64_t row) {
-      auto& lander = static_cast<LanderEnv&>(e);
-      const Action with = expert.act(lander, {});
-      const auto strengths = lander.strengths();
-      lander.set_strengths({});
-      const Action without = expert.act(lander, {});
-      lander.set_strengths(strengths);
-      const bool differ = std::abs(with.value[0] - without.value[0]) > 0.2f ||
-                          std::abs(with.value[1] - without.value[1]) > 0.2f;
-      EXPECT_EQ(rows[row], differ) << subs[m].name << " row " << row;
-      changed += differ;
-    });
-    EXPECT_GT(changed, 0) << subs[m].name;
-    EXPECT_LT(changed, d.query.rows) << subs[m].name;
-    EXPECT_EQ(subs[m].select_rows(d, 23), changed) << subs[m].name;
+    const M module = family_.bank()[m];
+    ASSERT_EQ(subs[m].name, module_name(module));
+    int64_t changed = 0, rows = 0;
+    for (uint64_t seed : {23, 24, 25}) {
+      tasks::TaskData d = family_.make_task_data(task({module}), seed);
+      const std::vector<uint8_t> steps = family_.module_steps(d, seed);
+      ASSERT_EQ(static_cast<int64_t>(steps.size()), d.query.rows);
+      int64_t here = 0;
+      family_.replay_query(d, seed, [&](Env& e, int64_t row) {
+        auto& lander = static_cast<LanderEnv&>(e);
+        const Action with = expert.act(lander, {});
+        const auto strengths = lander.strengths();
+        lander.set_strengths({});
+        const Action without = expert.act(lander, {});
+        lander.set_strengths(strengths);
+        const bool differ = std::abs(with.value[0] - without.value[0]) > tolerance ||
+                            std::abs(with.value[1] - without.value[1]) > tolerance;
+        EXPECT_EQ(steps[row], differ) << subs[m].name << " row " << row;
+        here += differ;
+      });
+      EXPECT_EQ(subs[m].select_rows(d, seed), here) << subs[m].name;
+      changed += here;
+      rows += d.query.rows;
+    }
+    if (module == M::kWindEast) {
+      EXPECT_GT(changed, 0);
+      EXPECT_LT(changed, rows);
+    }
   }
 }
 

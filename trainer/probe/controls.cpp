@@ -44,49 +44,73 @@ torch::Tensor bias_pattern(const Owners& out, int part) {
   return p;
 }
 
-// Parameter name -> 0/1 tensor of its shape: the weights held at zero in training.
-using Patterns = std::vector<std::pair<std::string, torch::Tensor>>;
+// A parameter's structure, held in training: where `keep` is 0 the weight is held at `value`
+// (undefined: 0).
+struct Held {
+  std::string name;
+  torch::Tensor keep, value;
+};
+using Patterns = std::vector<Held>;
+
+// How strongly a part flag switches the other part's block off: far beyond what the trained
+// weights from the features reach (|w| of order 1), so those units stay at 0 under ReLU.
+constexpr float kGate = 20.0f;
 
 Patterns mlp_patterns(ControlKind kind, const ControlConfig& c) {
   const int f = c.features, h = c.block;
-  const Owners out = owners({{kA, f}, {kB, f}});
+  const Owners out = owners({{kShared, f}});
   const Owners parts = owners({{kA, h}, {kB, h}});
   if (kind == ControlKind::kDense)
-    return {{"w0", pattern(owners({{kA, f}, {kB, f}}), parts)},
-            {"w1", pattern(parts, parts)},
-            {"w2", pattern(parts, out)}};
-  // Shared: x feeds F units that both parts read, the part flag two units of its own; the rest
-  // of the first layer is unused. Parts split from the second layer on.
-  const int x = 1, flag = 2;
-  const Owners in = owners({{x, f}, {flag, 2}});
-  const Owners first = owners({{x, f}, {flag, 2}, {kNone, 2 * h - f - 2}});
-  torch::Tensor w0 = pattern(in, first);
-  const Owners read = owners({{kShared, f + 2}, {kNone, 2 * h - f - 2}});
-  return {{"w0", w0}, {"w1", pattern(read, parts)}, {"w2", pattern(parts, out)}};
+    return {{"w0", pattern(owners({{kA, f}, {kB, f}}), parts), {}},
+            {"w1", pattern(parts, parts), {}},
+            {"w2", pattern(parts, out), {}}};
+  // Shared: the first layer copies the input -- feature i to hidden unit i, each part flag to a
+  // unit of its own, weight 1, bias 0, held so (a trained copy could die under ReLU) -- so every
+  // path from x passes through one weight per feature that both parts read, and a mask over the
+  // first layer that does part a must keep all of them. The rest of the first layer is unused.
+  // The parts split from the second layer on: each block reads the feature units, and the other
+  // part's flag holds it off (-kGate), so that a block works on its own part's rows only.
+  const Owners read = owners({{kShared, f}, {kNone, 2 * h - f}});
+  const int64_t hid = 2 * h;
+  torch::Tensor w0_value = torch::zeros({f + 2, hid});
+  for (int i = 0; i < f + 2; ++i) w0_value.index_put_({i, i}, 1.0f);
+  const torch::Tensor w0_keep = torch::zeros({f + 2, hid});
+  torch::Tensor b0_keep = torch::ones({hid});
+  b0_keep.slice(0, 0, f + 2).zero_();
+  torch::Tensor w1_value = torch::zeros({hid, hid});
+  w1_value.index_put_({f, torch::indexing::Slice(h, hid)}, -kGate);  // flag a holds b's block
+  w1_value.index_put_({f + 1, torch::indexing::Slice(0, h)}, -kGate);  // flag b holds a's block
+  return {{"w0", w0_keep, w0_value},
+          {"b0", b0_keep, {}},
+          {"w1", pattern(read, parts), w1_value},
+          {"w2", pattern(parts, out), {}}};
 }
 
 Patterns bank_patterns(const ControlConfig& c, int templates) {
   const int f = c.features, h = c.block;
   const Owners in = owners({{kA, f}, {kB, f}});
   const Owners hidden = owners({{kA, h}, {kB, h}});
-  const Owners out = owners({{kA, f}, {kB, f}});
+  const Owners out = owners({{kShared, f}});
   const auto stack = [&](const auto& make) {
     std::vector<torch::Tensor> rows;
     for (int m = 0; m < templates; ++m) rows.push_back(make(m < templates / 2 ? kA : kB).reshape(-1));
     return torch::stack(rows);
   };
-  return {{"in_w", stack([&](int p) { return pattern(in, hidden, p); })},
-          {"in_b", stack([&](int p) { return bias_pattern(hidden, p); })},
-          {"hid_w", stack([&](int p) { return pattern(hidden, hidden, p); })},
-          {"hid_b", stack([&](int p) { return bias_pattern(hidden, p); })},
-          {"out_w", stack([&](int p) { return pattern(hidden, out, p); })},
-          {"out_b", stack([&](int p) { return bias_pattern(out, p); })}};
+  return {{"in_w", stack([&](int p) { return pattern(in, hidden, p); }), {}},
+          {"in_b", stack([&](int p) { return bias_pattern(hidden, p); }), {}},
+          {"hid_w", stack([&](int p) { return pattern(hidden, hidden, p); }), {}},
+          {"hid_b", stack([&](int p) { return bias_pattern(hidden, p); }), {}},
+          {"out_w", stack([&](int p) { return pattern(hidden, out, p); }), {}},
+          {"out_b", stack([&](int p) { return bias_pattern(out, p); }), {}}};
 }
 
 void project(agents::PolicyImpl& p, const Patterns& patterns) {
   torch::NoGradGuard no_grad;
   auto named = p.named_parameters();
-  for (const auto& [name, mask] : patterns) named[name].mul_(mask);
+  for (const Held& h : patterns) {
+    named[h.name].mul_(h.keep);
+    if (h.value.defined()) named[h.name].add_(h.value);
+  }
 }
 
 }  // namespace
@@ -125,9 +149,10 @@ tasks::TaskData ControlFamily::make_task_data(const tasks::Task& task, uint64_t 
         in[part * f + x] = 1.0f;
       }
       set.inputs.insert(set.inputs.end(), in.begin(), in.end());
-      // Part a shifts the features by the variant, part b reflects them: two different
-      // permutations of each part's own classes.
-      const int label = part == 0 ? (x + variant) % f : f + ((variant - x) % f + f) % f;
+      // Part a shifts the features by the variant, part b reflects them: two permutations of
+      // the same classes, so that no output unit belongs to one part (were the classes apart,
+      // any model's output layer would separate the parts, trained or not).
+      const int label = part == 0 ? (x + variant) % f : ((variant - x) % f + f) % f;
       set.labels.push_back(label);
       set.mask.push_back(1.0f);
       ++set.rows;

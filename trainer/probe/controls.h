@@ -3,16 +3,19 @@
 // learned.
 //
 // The control family has two subroutines, a and b. A task is (part, variant): a row shows one
-// of F features (one-hot) and the answer is a permutation of F classes chosen by the variant,
-// a shift for part a and a reflection for part b, with each part's classes apart; the variant
-// is hidden and inferred from the support set (real adaptation). Controls:
+// of F features (one-hot) and the answer is one of F classes, a permutation of the features
+// chosen by the variant -- a shift for part a, a reflection for part b. Both parts answer in the
+// same classes, so no output unit belongs to one part. The variant is hidden and inferred from
+// the support set (real adaptation). Controls:
 //   dense         anil whose two blocks each see only their part's inputs (xa or xb): the
 //                 cross-block weights are held at zero in training, then every weight gets
 //                 N(0, noise) -- a dense network whose parts are separate in magnitude only.
 //   shared        anil on one input x shared by both parts (and a part flag): the first layer
-//                 encodes x for both, only the later layers split by part. A mask over every
-//                 layer must keep the shared encoding, whose ablation breaks both parts; masks
-//                 over the later layers can separate them.
+//                 encodes x for both, one weight per feature, and only the later layers split
+//                 by part. A mask over every layer that does part a must keep that encoding, and
+//                 its ablation breaks both parts; masks over the later layers can separate them.
+//                 Each later block reads every feature unit, and the other part's flag holds it
+//                 off (a fixed inhibitory weight), so that each block works for its part only.
 //   bank          hnet_linear on the dense control's inputs whose templates split by part:
 //                 half the templates have entries only in part a's block of every generated
 //                 layer, half only in b's (held at zero in training, then noise).
@@ -67,7 +70,7 @@ class ControlFamily : public tasks::TaskFamily {
  public:
   ControlFamily(const ControlConfig& c, bool shared);
   int input_dim() const override;
-  int output_dim() const override { return 2 * c_.features; }
+  int output_dim() const override { return c_.features; }
   tasks::TargetKind target_kind() const override { return tasks::TargetKind::kLabels; }
   bool binary_inputs() const override { return true; }
   tasks::TaskData make_task_data(const tasks::Task& task, uint64_t seed) const override;

@@ -52,8 +52,7 @@ SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::
   SubroutineSet set;
   set.tasks = count;
   for (int i = 0; i < count; ++i) set.rows += s.select_rows(data[i], seeds[i]);
-  if (set.rows == 0)
-    throw Error(fmt::format("subroutine '{}' selects no rows of its tasks' query data", s.name));
+  if (set.rows == 0) return set;  // nothing to score on: the caller says so
 
   // Chance: the best constant prediction. Classes: the most frequent label; action vectors: the
   // mean action, scored with the family's tolerance.

@@ -24,7 +24,8 @@ struct SubroutineSet {
   int64_t tasks = 0, rows = 0;  // task instances, counted query rows
   double chance = 0.0;          // accuracy of the best constant prediction on those rows
 };
-// `count` instances of the subroutine's tasks among `candidates`, drawn with `seed`.
+// `count` instances of the subroutine's tasks among `candidates`, drawn with `seed`; no batches
+// and rows = 0 if none of their query rows counts.
 SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::Subroutine& s,
                                   const std::vector<int64_t>& candidates, int count, int batch,
                                   int shards, uint64_t seed);

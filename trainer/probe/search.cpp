@@ -132,52 +132,66 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
   r.target = target;
   r.units = masked->units();
 
+  const uint64_t base = derive_seed(model.seed, {kProbeStream, config.seed});
+  const double tol = family.action_tolerance();
+  const int shards = model.shards;
+  const auto stream = [&](Stream s, size_t sub, uint64_t k = 0) {
+    return derive_seed(base, {s, static_cast<uint64_t>(sub), k});
+  };
+
   // Subroutines are scored on tasks the policy was trained on: the question is how it performs
-  // what it learnt, not how it generalises.
+  // what it learnt, not how it generalises. Streams are numbered by the family's subroutines,
+  // so that a subroutine's data do not depend on which others are probed.
   std::vector<const tasks::Subroutine*> used;
   std::vector<std::vector<int64_t>> candidates;
-  for (const tasks::Subroutine& s : all) {
+  std::vector<size_t> numbers;  // index into `all`
+  std::vector<SubroutineSet> select, test;
+  for (size_t a = 0; a < all.size(); ++a) {
+    const tasks::Subroutine& s = all[a];
     std::vector<int64_t> ids;
     for (int64_t id : family.splits().train)
       if (s.uses_task(family.task_space().task(id))) ids.push_back(id);
-    const bool asked = std::any_of(wanted.begin(), wanted.end(),
-                                   [&](const tasks::Subroutine& w) { return w.name == s.name; });
+    const bool asked =
+        !names.empty() && std::any_of(wanted.begin(), wanted.end(), [&](const tasks::Subroutine& w) {
+          return w.name == s.name;
+        });
+    const auto leave_out = [&](const std::string& why) {
+      if (asked) throw Error(fmt::format("subroutine '{}' {}", s.name, why));
+      say(fmt::format("subroutine {} left out: it {}", s.name, why));
+    };
     if (ids.empty()) {
-      if (asked && !names.empty())
-        throw Error(
-            fmt::format("subroutine '{}' uses no training task of this run's split "
-                        "(support {})",
-                        s.name, name_of(family.split_spec().support)));
-      say(fmt::format("subroutine {} left out: it uses no training task of the split", s.name));
+      leave_out(fmt::format("uses no training task of this run's split (support {})",
+                            name_of(family.split_spec().support)));
+      continue;
+    }
+    SubroutineSet sel = make_subroutine_set(family, s, ids, config.select_tasks, config.batch,
+                                            shards, stream(kSelectSet, a));
+    SubroutineSet tst = make_subroutine_set(family, s, ids, config.test_tasks, config.batch,
+                                            shards, stream(kTestSet, a));
+    if (sel.rows == 0 || tst.rows == 0) {
+      leave_out("counts no query row of its task instances (nothing to score it on)");
       continue;
     }
     used.push_back(&s);
+    numbers.push_back(a);
     candidates.push_back(std::move(ids));
+    select.push_back(std::move(sel));
+    test.push_back(std::move(tst));
     r.subroutines.push_back(s.name);
     r.descriptions.push_back(s.description);
   }
   if (used.size() < 2)
     throw Error(
         fmt::format("the probe compares a subroutine with the others, and only {} of {}'s "
-                    "subroutines use training tasks",
+                    "subroutines can be scored on training tasks",
                     used.size(), family.name()));
-
-  const uint64_t base = derive_seed(model.seed, {kProbeStream, config.seed});
-  const double tol = family.action_tolerance();
-  const int shards = model.shards;
   const size_t n = used.size();
-  const auto stream = [&](Stream s, size_t sub, uint64_t k = 0) {
-    return derive_seed(base, {s, static_cast<uint64_t>(sub), k});
-  };
   const auto make_set = [&](size_t k, int count, uint64_t seed) {
     return make_subroutine_set(family, *used[k], candidates[k], count, config.batch, shards, seed);
   };
-  std::vector<SubroutineSet> select, test;
   for (size_t k = 0; k < n; ++k) {
-    select.push_back(make_set(k, config.select_tasks, stream(kSelectSet, k)));
-    test.push_back(make_set(k, config.test_tasks, stream(kTestSet, k)));
-    prepare(*masked, select.back());
-    prepare(*masked, test.back());
+    prepare(*masked, select[k]);
+    prepare(*masked, test[k]);
   }
   const MaskValues ones(r.units.size());
   const auto accuracies = [&](MaskedPolicy& m, const std::vector<SubroutineSet>& sets,
@@ -218,11 +232,11 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
     // steps), or new instances every epoch.
     SubroutineSet fixed;
     if (!config.fresh_tasks) {
-      fixed = make_set(k, config.train_tasks, stream(kTrainSet, k));
+      fixed = make_set(k, config.train_tasks, stream(kTrainSet, numbers[k]));
       prepare(*masked, fixed);
     }
     const auto train_on = [&](MaskedPolicy& m, int s, const MaskSetting& setting) {
-      if (!config.fresh_tasks) return train_mask(m, fixed.batches, config, setting, stream(kOrder, k, s));
+      if (!config.fresh_tasks) return train_mask(m, fixed.batches, config, setting, stream(kOrder, numbers[k], s));
       SubroutineSet current;
       int drawn = -1;
       const EpochBatches epoch_batches =
@@ -230,7 +244,7 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
         if (epoch != drawn) {
           release(m, current);
           current = make_set(k, config.train_tasks,
-                             derive_seed(base, {kTrainSet, static_cast<uint64_t>(k),
+                             derive_seed(base, {kTrainSet, static_cast<uint64_t>(numbers[k]),
                                                 static_cast<uint64_t>(s),
                                                 static_cast<uint64_t>(epoch)}));
           prepare(m, current);
@@ -238,7 +252,7 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
         }
         return current.batches;
       };
-      MaskTraining t = train_mask(m, epoch_batches, config, setting, stream(kOrder, k, s));
+      MaskTraining t = train_mask(m, epoch_batches, config, setting, stream(kOrder, numbers[k], s));
       release(m, current);
       return t;
     };
@@ -308,12 +322,12 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
       mr.kept = kept_fraction(hard);
       mr.subnetwork = accuracies(*masked, test, hard);
       mr.ablated = accuracies(*masked, test, ablation_of(hard));
-      Rng rng(stream(kRandomAblation, k, s));
+      Rng rng(stream(kRandomAblation, numbers[k], s));
       for (int d = 0; d < config.random_ablations; ++d)
         mr.random_ablated.push_back(accuracies(*masked, test, random_ablation(hard, rng)));
 
       if (config.random_model && model.untrained) {
-        std::unique_ptr<trainer::Learner> untrained = model.untrained(stream(kRandomModel, k, s));
+        std::unique_ptr<trainer::Learner> untrained = model.untrained(stream(kRandomModel, numbers[k], s));
         std::unique_ptr<MaskedPolicy> um = MaskedPolicy::make(target, *untrained);
         for (size_t j = 0; j < n; ++j) prepare(*um, test[j]);
         if (!config.fresh_tasks) prepare(*um, fixed);
