@@ -50,6 +50,8 @@ settings() {
 if [[ $what == controls || $what == all ]]; then
   "$hc" probe --controls all "${EXTRA[@]}" --out docs/probe/controls --report docs/probe.md \
     --name controls
+  "$hc" probe --controls shared "probe.search.layers=[all]" "${EXTRA[@]}" \
+    --out docs/probe/controls-shared-all --report docs/probe.md --name controls-shared-all
 fi
 for fam in goals hyperteacher push lander; do
   [[ $what == "$fam" || $what == all ]] || continue
