@@ -37,8 +37,8 @@ void draw(const probe::ScorePlot& p, const std::string& path) {
   const render::Color colors[] = {
       render::palette(0), render::palette(1), {150, 150, 150}, {120, 170, 220}, {235, 150, 140}};
   for (size_t s = 0; s < p.series.size(); ++s)
-    plot.series.push_back({p.series[s].label, p.series[s].y, p.series[s].lo, p.series[s].hi,
-                           colors[s % 5]});
+    plot.series.push_back(
+        {p.series[s].label, p.series[s].y, p.series[s].lo, p.series[s].hi, colors[s % 5]});
   render::save_interval_plot(plot, path);
 }
 #endif

@@ -184,8 +184,7 @@ std::vector<tasks::Subroutine> LanderFamily::subroutines() const {
   return out;
 }
 
-std::vector<uint8_t> LanderFamily::module_steps(const tasks::TaskData& data,
-                                                uint64_t seed) const {
+std::vector<uint8_t> LanderFamily::module_steps(const tasks::TaskData& data, uint64_t seed) const {
   std::vector<uint8_t> rows(data.query.rows, 0);
   const LanderExpert expert;
   const auto tolerance = static_cast<float>(action_tolerance());

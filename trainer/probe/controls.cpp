@@ -31,7 +31,8 @@ bool joins(int in, int out, int part = kShared) {
 
 // 1 where weight [in, out] may be non-zero.
 torch::Tensor pattern(const Owners& in, const Owners& out, int part = kShared) {
-  torch::Tensor p = torch::zeros({static_cast<int64_t>(in.size()), static_cast<int64_t>(out.size())});
+  torch::Tensor p =
+      torch::zeros({static_cast<int64_t>(in.size()), static_cast<int64_t>(out.size())});
   auto a = p.accessor<float, 2>();
   for (size_t i = 0; i < in.size(); ++i)
     for (size_t j = 0; j < out.size(); ++j) a[i][j] = joins(in[i], out[j], part) ? 1.0f : 0.0f;
@@ -39,8 +40,7 @@ torch::Tensor pattern(const Owners& in, const Owners& out, int part = kShared) {
 }
 torch::Tensor bias_pattern(const Owners& out, int part) {
   torch::Tensor p = torch::zeros({static_cast<int64_t>(out.size())});
-  for (size_t j = 0; j < out.size(); ++j)
-    p[j] = out[j] == kShared || out[j] == part ? 1.0f : 0.0f;
+  for (size_t j = 0; j < out.size(); ++j) p[j] = out[j] == kShared || out[j] == part ? 1.0f : 0.0f;
   return p;
 }
 
@@ -78,7 +78,7 @@ Patterns mlp_patterns(ControlKind kind, const ControlConfig& c) {
   torch::Tensor b0_keep = torch::ones({hid});
   b0_keep.slice(0, 0, f + 2).zero_();
   torch::Tensor w1_value = torch::zeros({hid, hid});
-  w1_value.index_put_({f, torch::indexing::Slice(h, hid)}, -kGate);  // flag a holds b's block
+  w1_value.index_put_({f, torch::indexing::Slice(h, hid)}, -kGate);    // flag a holds b's block
   w1_value.index_put_({f + 1, torch::indexing::Slice(0, h)}, -kGate);  // flag b holds a's block
   return {{"w0", w0_keep, w0_value},
           {"b0", b0_keep, {}},
@@ -93,7 +93,8 @@ Patterns bank_patterns(const ControlConfig& c, int templates) {
   const Owners out = owners({{kShared, f}});
   const auto stack = [&](const auto& make) {
     std::vector<torch::Tensor> rows;
-    for (int m = 0; m < templates; ++m) rows.push_back(make(m < templates / 2 ? kA : kB).reshape(-1));
+    for (int m = 0; m < templates; ++m)
+      rows.push_back(make(m < templates / 2 ? kA : kB).reshape(-1));
     return torch::stack(rows);
   };
   return {{"in_w", stack([&](int p) { return pattern(in, hidden, p); }), {}},
@@ -117,13 +118,14 @@ void project(agents::PolicyImpl& p, const Patterns& patterns) {
 
 ControlFamily::ControlFamily(const ControlConfig& c, bool shared)
     : TaskFamily(shared ? "control_shared" : "control",
-                 tasks::TaskSpace::categorical(
-                     {{"part", {"a", "b"}},
-                      {"variant", [&] {
-                         std::vector<std::string> v;
-                         for (int i = 0; i < c.variants; ++i) v.push_back(std::to_string(i));
-                         return v;
-                       }()}}),
+                 tasks::TaskSpace::categorical({{"part", {"a", "b"}},
+                                                {"variant",
+                                                 [&] {
+                                                   std::vector<std::string> v;
+                                                   for (int i = 0; i < c.variants; ++i)
+                                                     v.push_back(std::to_string(i));
+                                                   return v;
+                                                 }()}}),
                  tasks::SplitSpec{}, 2023, false),
       c_(c),
       shared_(shared) {}
@@ -187,8 +189,7 @@ ProbeModel Control::model() const {
   m.seed = seed;
   m.shards = 2;
   const ControlFamily& fam = *family;
-  m.untrained = [&fam, pc = policy, lc = learning,
-                 threads = learner->threads()](uint64_t s) {
+  m.untrained = [&fam, pc = policy, lc = learning, threads = learner->threads()](uint64_t s) {
     return std::make_unique<trainer::Learner>(
         agents::make_policy(pc, {fam.input_dim(), fam.output_dim(), 0}, s), lc, threads, true);
   };
@@ -216,8 +217,8 @@ Control make_control(ControlKind kind, const ControlConfig& config, uint64_t see
   c.learning.grad_clip = 2.0;
   const ControlFamily& family = *c.family;
   c.learner = std::make_unique<trainer::Learner>(
-      agents::make_policy(c.policy, {family.input_dim(), family.output_dim(), 0}, seed),
-      c.learning, config.threads, true);
+      agents::make_policy(c.policy, {family.input_dim(), family.output_dim(), 0}, seed), c.learning,
+      config.threads, true);
   if (kind == ControlKind::kUntrained) return c;
 
   agents::PolicyImpl& p = *c.learner->policy();

@@ -52,15 +52,15 @@ struct hc::EnumNames<hc::probe::ControlKind> {
 namespace hc::probe {
 
 struct ControlConfig {
-  int features = 4;       // F: features and classes per part
-  int variants = 4;       // hidden variants (permutations) per part
-  int support_rows = 8;   // rows of a support set
-  int query_rows = 16;    // rows of a query set
-  int block = 16;         // hidden units per part (the networks are 2 x block wide)
-  int steps = 1500;       // meta-training steps
+  int features = 4;      // F: features and classes per part
+  int variants = 4;      // hidden variants (permutations) per part
+  int support_rows = 8;  // rows of a support set
+  int query_rows = 16;   // rows of a query set
+  int block = 16;        // hidden units per part (the networks are 2 x block wide)
+  int steps = 1500;      // meta-training steps
   int meta_batch = 16;
   double outer_lr = 3e-3;
-  double noise = 0.01;    // std of the noise added to every weight after training
+  double noise = 0.01;  // std of the noise added to every weight after training
   int threads = 1;
 };
 

@@ -32,9 +32,8 @@ class NetworkMask : public MaskedPolicy {
     agents::PolicyImpl& p = *learner.policy();
     const std::vector<agents::Layer> net = p.network(p.init_fast(1));
     for (size_t i = 0; i < net.size(); ++i)
-      units_.push_back({fmt::format("layer{}", i),
-                        {net[i].w.size(1), net[i].w.size(2)},
-                        static_cast<int>(i)});
+      units_.push_back(
+          {fmt::format("layer{}", i), {net[i].w.size(1), net[i].w.size(2)}, static_cast<int>(i)});
   }
 
   void prepare(const std::vector<Batch>& shards) override {

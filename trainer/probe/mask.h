@@ -77,8 +77,7 @@ class MaskedPolicy {
                                              const MaskValues& mask) = 0;
 
  protected:
-  MaskedPolicy(MaskTarget target, trainer::Learner& learner)
-      : target_(target), learner_(learner) {}
+  MaskedPolicy(MaskTarget target, trainer::Learner& learner) : target_(target), learner_(learner) {}
   MaskTarget target_;
   trainer::Learner& learner_;
   std::vector<MaskUnit> units_;

@@ -71,8 +71,8 @@ std::string family_section(const std::string& family, const std::vector<const Mo
   for (const ModelProbe* m : probes)
     for (const SubroutineProbe& p : m->probes) {
       Group& g = group_of(*m, m->subroutines[p.index]);
-      int model = static_cast<int>(
-          std::find(g.models.begin(), g.models.end(), m->label) - g.models.begin());
+      int model = static_cast<int>(std::find(g.models.begin(), g.models.end(), m->label) -
+                                   g.models.begin());
       if (model == static_cast<int>(g.models.size())) g.models.push_back(m->label);
       const auto scored = score_masks(*m, p, model, config.score);
       g.masks.insert(g.masks.end(), scored.begin(), scored.end());
@@ -113,11 +113,10 @@ std::string family_section(const std::string& family, const std::vector<const Mo
         "({}) |\n",
         g.policy, name_of(g.target), g.subroutine, g.models.size(),
         g.masks.size() / std::max<size_t>(g.models.size(), 1), num(mean_of(g.full_target)),
-        num(mean_of(g.full_other)), 100 * v.kept.mean, interval(v.subnetwork),
-        interval(v.ablation), signed_num(v.untrained_subnetwork.mean),
-        signed_num(v.untrained_ablation.mean), p_value(v.subnetwork_test),
-        p_value(v.ablation_test), p_value(v.untrained_gap), verdict_text(v),
-        v.beats_random ? "yes" : "no", signed_num(v.random_ablation.mean));
+        num(mean_of(g.full_other)), 100 * v.kept.mean, interval(v.subnetwork), interval(v.ablation),
+        signed_num(v.untrained_subnetwork.mean), signed_num(v.untrained_ablation.mean),
+        p_value(v.subnetwork_test), p_value(v.ablation_test), p_value(v.untrained_gap),
+        verdict_text(v), v.beats_random ? "yes" : "no", signed_num(v.random_ablation.mean));
     auto& t = tally[g.policy + "|" + std::string(name_of(g.target))];
     t.first += v.holds;
     ++t.second;
@@ -212,11 +211,11 @@ std::string family_section(const std::string& family, const std::vector<const Mo
       double search_s = 0;
       int64_t steps = 0;
       for (const auto& e : p.search) search_s += e.training.seconds, steps = e.training.steps;
-      timing += fmt::format("| {} | {} | {} | {} | {} | {} | {} ({} configurations) | {} | {} |\n",
-                            m->label, m->policy, name_of(m->target), sub, weights, steps,
-                            trainer::format_duration(search_s), p.search.size(),
-                            fmt::format("{:.1f}s", mean_of(secs)),
-                            trainer::format_duration(p.seconds));
+      timing +=
+          fmt::format("| {} | {} | {} | {} | {} | {} | {} ({} configurations) | {} | {} |\n",
+                      m->label, m->policy, name_of(m->target), sub, weights, steps,
+                      trainer::format_duration(search_s), p.search.size(),
+                      fmt::format("{:.1f}s", mean_of(secs)), trainer::format_duration(p.seconds));
       for (size_t i = 0; i < p.masks.size(); ++i) {
         const auto& r = p.masks[i];
         const auto& s = scored[i];
@@ -240,13 +239,13 @@ std::string family_section(const std::string& family, const std::vector<const Mo
       }
       for (size_t i = 0; i < p.search.size(); ++i) {
         const auto& e = p.search[i];
-        search_csv += fmt::format(
-            "{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}\n", m->label, m->policy,
-            name_of(m->target), sub, e.setting.lr, e.setting.init, e.setting.layers,
-            e.target_accuracy, e.full_accuracy, e.ablation_score, e.kept, e.removed,
-            e.passes ? 1 : 0, static_cast<int>(i) == p.chosen ? 1 : 0, e.training.steps,
-            e.training.first_loss, e.training.first_penalty, e.training.final_loss,
-            e.training.seconds);
+        search_csv += fmt::format("{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                                  m->label, m->policy, name_of(m->target), sub, e.setting.lr,
+                                  e.setting.init, e.setting.layers, e.target_accuracy,
+                                  e.full_accuracy, e.ablation_score, e.kept, e.removed,
+                                  e.passes ? 1 : 0, static_cast<int>(i) == p.chosen ? 1 : 0,
+                                  e.training.steps, e.training.first_loss, e.training.first_penalty,
+                                  e.training.final_loss, e.training.seconds);
       }
     }
   }
@@ -284,14 +283,14 @@ std::string report_markdown(const std::vector<ModelProbe>& results, const ProbeC
       "model's accuracy; {} mask seed(s), {} random ablations per mask, untrained-model control "
       "{}; {} selection and {} test task instances per subroutine; {} scores; verdict over ≥ {} "
       "trained models at p < {}\n",
-      c.epochs, steps_per_epoch, c.fresh_tasks ? "fresh" : "a fixed set of", c.train_tasks,
-      c.batch, c.final_temperature, c.lambda,
+      c.epochs, steps_per_epoch, c.fresh_tasks ? "fresh" : "a fixed set of", c.train_tasks, c.batch,
+      c.final_temperature, c.lambda,
       c.lambda_weights > 0 ? fmt::format(", scaled by {:g} / masked weights", c.lambda_weights)
                            : "",
       fmt::join(c.search.lr, ", "), fmt::join(c.search.init, ", "),
       fmt::join(c.search.layers, ", "), 100 * c.search.min_accuracy, c.seeds, c.random_ablations,
-      c.random_model ? "on" : "off", c.select_tasks, c.test_tasks, name_of(c.score),
-      c.min_models, c.alpha);
+      c.random_model ? "on" : "off", c.select_tasks, c.test_tasks, name_of(c.score), c.min_models,
+      c.alpha);
   std::map<std::string, std::vector<const ModelProbe*>> by_family;
   for (const ModelProbe& m : results) by_family[m.family].push_back(&m);
   for (const auto& [family, probes] : by_family)

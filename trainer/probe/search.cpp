@@ -76,7 +76,8 @@ std::vector<ScoredMask> score_masks(const ModelProbe& m, const SubroutineProbe& 
     s.random_ablation = std::nan("");
     if (!r.random_ablated.empty()) {
       s.random_ablation = 0.0;
-      for (const auto& acc : r.random_ablated) s.random_ablation += sep(acc) / r.random_ablated.size();
+      for (const auto& acc : r.random_ablated)
+        s.random_ablation += sep(acc) / r.random_ablated.size();
     }
     s.untrained = r.untrained;
     if (r.untrained) {
@@ -152,9 +153,8 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
     for (int64_t id : family.splits().train)
       if (s.uses_task(family.task_space().task(id))) ids.push_back(id);
     const bool asked =
-        !names.empty() && std::any_of(wanted.begin(), wanted.end(), [&](const tasks::Subroutine& w) {
-          return w.name == s.name;
-        });
+        !names.empty() && std::any_of(wanted.begin(), wanted.end(),
+                                      [&](const tasks::Subroutine& w) { return w.name == s.name; });
     const auto leave_out = [&](const std::string& why) {
       if (asked) throw Error(fmt::format("subroutine '{}' {}", s.name, why));
       say(fmt::format("subroutine {} left out: it {}", s.name, why));
@@ -166,8 +166,8 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
     }
     SubroutineSet sel = make_subroutine_set(family, s, ids, config.select_tasks, config.batch,
                                             shards, stream(kSelectSet, a));
-    SubroutineSet tst = make_subroutine_set(family, s, ids, config.test_tasks, config.batch,
-                                            shards, stream(kTestSet, a));
+    SubroutineSet tst = make_subroutine_set(family, s, ids, config.test_tasks, config.batch, shards,
+                                            stream(kTestSet, a));
     if (sel.rows == 0 || tst.rows == 0) {
       leave_out("counts no query row of its task instances (nothing to score it on)");
       continue;
@@ -236,17 +236,18 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
       prepare(*masked, fixed);
     }
     const auto train_on = [&](MaskedPolicy& m, int s, const MaskSetting& setting) {
-      if (!config.fresh_tasks) return train_mask(m, fixed.batches, config, setting, stream(kOrder, numbers[k], s));
+      if (!config.fresh_tasks)
+        return train_mask(m, fixed.batches, config, setting, stream(kOrder, numbers[k], s));
       SubroutineSet current;
       int drawn = -1;
       const EpochBatches epoch_batches =
           [&](int epoch) -> const std::vector<std::vector<trainer::Batch>>& {
         if (epoch != drawn) {
           release(m, current);
-          current = make_set(k, config.train_tasks,
-                             derive_seed(base, {kTrainSet, static_cast<uint64_t>(numbers[k]),
-                                                static_cast<uint64_t>(s),
-                                                static_cast<uint64_t>(epoch)}));
+          current =
+              make_set(k, config.train_tasks,
+                       derive_seed(base, {kTrainSet, static_cast<uint64_t>(numbers[k]),
+                                          static_cast<uint64_t>(s), static_cast<uint64_t>(epoch)}));
           prepare(m, current);
           drawn = epoch;
         }
@@ -327,7 +328,8 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
         mr.random_ablated.push_back(accuracies(*masked, test, random_ablation(hard, rng)));
 
       if (config.random_model && model.untrained) {
-        std::unique_ptr<trainer::Learner> untrained = model.untrained(stream(kRandomModel, numbers[k], s));
+        std::unique_ptr<trainer::Learner> untrained =
+            model.untrained(stream(kRandomModel, numbers[k], s));
         std::unique_ptr<MaskedPolicy> um = MaskedPolicy::make(target, *untrained);
         for (size_t j = 0; j < n; ++j) prepare(*um, test[j]);
         if (!config.fresh_tasks) prepare(*um, fixed);

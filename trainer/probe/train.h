@@ -43,8 +43,7 @@ struct MaskTraining {
   double seconds = 0.0;
 };
 // The training batches of an epoch, prepared for the masked policy.
-using EpochBatches =
-    std::function<const std::vector<std::vector<trainer::Batch>>&(int epoch)>;
+using EpochBatches = std::function<const std::vector<std::vector<trainer::Batch>>&(int epoch)>;
 // Trains mask logits: every epoch, one step per batch, in an order shuffled by `seed`.
 MaskTraining train_mask(MaskedPolicy& model, const EpochBatches& batches, const ProbeConfig& config,
                         const MaskSetting& setting, uint64_t seed);

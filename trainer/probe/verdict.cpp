@@ -42,8 +42,8 @@ Verdict judge(const std::vector<ScoredMask>& masks, const ProbeConfig& config) {
     if (m.untrained) {
       u_sub.push_back(m.untrained_subnetwork);
       u_abl.push_back(m.untrained_ablation);
-      finite = finite && std::isfinite(m.untrained_subnetwork) &&
-               std::isfinite(m.untrained_ablation);
+      finite =
+          finite && std::isfinite(m.untrained_subnetwork) && std::isfinite(m.untrained_ablation);
     }
   }
   v.models = static_cast<int>(models.size());

@@ -26,8 +26,8 @@ TEST(ProbeConfig, DefaultsAreTheReferences) {
 }
 
 TEST(ProbeConfig, ReadsOverridesAndRejectsBadValues) {
-  const ProbeConfig c = load_probe_config("", {"probe.epochs=5", "probe.search.init=[0.0]",
-                                               "probe.score=clamped"});
+  const ProbeConfig c =
+      load_probe_config("", {"probe.epochs=5", "probe.search.init=[0.0]", "probe.score=clamped"});
   EXPECT_EQ(c.epochs, 5);
   EXPECT_EQ(c.search.init, (std::vector<double>{0.0}));
   EXPECT_EQ(c.score, ScoreKind::kClamped);

@@ -65,8 +65,8 @@ std::vector<Verdict> verdicts(ControlKind kind, MaskTarget target, const ProbeCo
 }
 
 TEST(ProbeControls, DenseBlocksHold) {
-  for (const Verdict& v : verdicts(ControlKind::kDense, MaskTarget::kNetwork,
-                                   small_probe({"last 2", "all"})))
+  for (const Verdict& v :
+       verdicts(ControlKind::kDense, MaskTarget::kNetwork, small_probe({"last 2", "all"})))
     EXPECT_TRUE(v.holds) << verdict_text(v);
 }
 
@@ -92,8 +92,8 @@ TEST(ProbeControls, BankSplitByTemplatesHolds) {
 }
 
 TEST(ProbeControls, UntrainedDoesNotHold) {
-  for (const Verdict& v : verdicts(ControlKind::kUntrained, MaskTarget::kNetwork,
-                                   small_probe({"last 2", "all"})))
+  for (const Verdict& v :
+       verdicts(ControlKind::kUntrained, MaskTarget::kNetwork, small_probe({"last 2", "all"})))
     EXPECT_FALSE(v.holds) << verdict_text(v);
 }
 

@@ -20,8 +20,8 @@ ProbeModel model_of(trainer::Learner& learner) {
   m.shards = 2;
   m.untrained = [](uint64_t seed) {
     return std::make_unique<trainer::Learner>(
-        agents::make_policy(testing::path_config(), {4, 5, 0}, seed), testing::no_adaptation(),
-        1, true);
+        agents::make_policy(testing::path_config(), {4, 5, 0}, seed), testing::no_adaptation(), 1,
+        true);
   };
   return m;
 }
