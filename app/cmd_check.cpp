@@ -11,7 +11,8 @@ Command add_check(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("check",
                          "Run the conformance checks (determinism, specs, invalid input, expert "
-                         "optimality, splits, datasets) on a family");
+                         "optimality, reuse after reset, observation sufficiency, splits, "
+                         "datasets) on a family");
   struct Options {
     std::string family, config;
     tasks::CheckOptions check;

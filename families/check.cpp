@@ -13,6 +13,8 @@ tasks::CheckReport check_family(const tasks::TaskFamily& f, const tasks::CheckOp
     envs::check_observations(*e, o, r);
     envs::check_invalid_input(*e, o, r);
     envs::check_expert(*e, o, r);
+    envs::check_reuse(*e, o, r);
+    envs::check_observation_sufficiency(*e, o, r);
   }
   return r;
 }

@@ -49,13 +49,15 @@ void Progress::draw(bool force) {
   const auto decile = static_cast<int64_t>(frac * 10);
   if (!force && decile == last_decile_) return;
   last_decile_ = decile;
+  last_printed_ = step_;
   std::fprintf(stderr, "step %lld/%lld (%3.0f%%) %.2f steps/s ETA %s %s\n",
                static_cast<long long>(step_), static_cast<long long>(total_), 100 * frac, rate,
                format_duration(eta).c_str(), metrics_.c_str());
 }
 
-void Progress::message(const std::string& line) {
+void Progress::message(const std::string& line, const std::string& metrics) {
   if (!enabled_) return;
+  if (!metrics.empty()) metrics_ = metrics;
   if (tty_) std::fprintf(stderr, "\r\033[K");
   std::fprintf(stderr, "%s\n", line.c_str());
   draw(true);
@@ -63,6 +65,7 @@ void Progress::message(const std::string& line) {
 
 void Progress::finish() {
   if (!enabled_) return;
+  if (!tty_ && last_printed_ == step_) return;  // the final evaluation's line already says it
   draw(true);
   if (tty_) std::fprintf(stderr, "\n");
 }

@@ -12,8 +12,8 @@ class Progress {
  public:
   Progress(int64_t start, int64_t total, bool enabled);
   void update(int64_t step, const std::string& metrics);
-  // Prints a full line above the bar (the bar is redrawn on the next update).
-  void message(const std::string& line);
+  // Prints a full line above the bar, then the bar with `metrics` (the latest evaluation's).
+  void message(const std::string& line, const std::string& metrics);
   void finish();
 
  private:
@@ -23,6 +23,7 @@ class Progress {
   std::string metrics_;
   std::chrono::steady_clock::time_point t0_, last_draw_;
   int64_t last_decile_ = -1;
+  int64_t last_printed_ = -1;  // the step of the last line printed (not on a terminal)
 };
 
 std::string format_duration(double seconds);

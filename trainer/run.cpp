@@ -538,10 +538,11 @@ RunResult train_run(const TrainOptions& o, Started& started) {
             best.step = step;
             save_checkpoint(s.path(kBest), *s.policy, nullptr, best);
           }
-          const std::string line =
-              fmt::format("eval @ {}: {}", step, short_metrics(last_eval, last_loss));
+          // The bar shows this evaluation from now on, the final one included.
+          const std::string shown = short_metrics(last_eval, last_loss);
+          const std::string line = fmt::format("eval @ {}: {}", step, shown);
           log->info(line);
-          progress.message(line);
+          progress.message(line, shown);
         }
       }
       if (step == tc.steps) break;

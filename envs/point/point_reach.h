@@ -6,7 +6,7 @@
 //               hidden: a learner infers them from the support demonstrations.
 // Factors       goal (which of num_goals, by index) x drift (calm, north, east, south, west) x
 //               actuator (normal, weak): 4 x 5 x 2 = 40 tasks by default.
-// Observation   8 + 2 x num_goals floats: position x, y in [-1, 1]; velocity vx, vy (unbounded);
+// Observation   4 + 2 x num_goals floats: position x, y in [-1, 1]; velocity vx, vy (unbounded);
 //               then every goal's x, y in [-1, 1]; the task's goal is not marked.
 // Actions       a force (fx, fy) in [-1, 1]^2, scaled by force_scale and the actuator's gain.
 // Dynamics      per step of dt seconds: v += dt (gain force_scale a + drift - damping v),

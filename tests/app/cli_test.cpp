@@ -11,6 +11,7 @@
 #include <iterator>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -370,6 +371,49 @@ TEST(Cli, CheckPassesOnEveryGridworld) {
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("0 failures"), std::string::npos) << r.out;
   }
+}
+
+// Without a terminal the progress display prints a line every tenth of the run; its last line
+// shows the final evaluation (exactly the metrics of the "eval @ <last step>" line).
+TEST(Cli, LastProgressLineShowsTheFinalEvaluation) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("hypercomp_cli_progress_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto r = run("train " HYPERCOMP_SOURCE_DIR "/configs/quick/goals_anil.yaml --run-dir '" +
+                     dir.string() +
+                     "' train.steps=20 train.eval_every=10 train.threads=1 eval.tasks=16 "
+                     "eval.identification_tasks=8 eval.closed_loop_tasks=4");
+  fs::remove_all(dir);
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::istringstream lines(r.out);
+  std::string final_eval, last_step;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("eval @ 20: ", 0) == 0) final_eval = line.substr(11);
+    if (line.rfind("step ", 0) == 0) last_step = line;
+  }
+  ASSERT_FALSE(final_eval.empty()) << r.out;
+  ASSERT_GE(last_step.size(), final_eval.size()) << r.out;
+  EXPECT_EQ(last_step.substr(last_step.size() - final_eval.size()), final_eval) << r.out;
+  EXPECT_EQ(last_step.rfind("step 20/20", 0), 0u) << r.out;
+}
+
+// `envs <family> --quick-config` writes a config that trains as it is; --policy needs it.
+TEST(Cli, QuickConfigOfAFamilyResolves) {
+  namespace fs = std::filesystem;
+  const fs::path cfg =
+      fs::temp_directory_path() / ("hypercomp_cli_quick_" + std::to_string(::getpid()) + ".yaml");
+  const auto w = shell(std::string(HYPERCOMP_BIN) + " envs push --quick-config --policy anil > '" +
+                       cfg.string() + "'");
+  ASSERT_EQ(w.status, 0) << w.out;
+  const auto r = run("train '" + cfg.string() + "' --print-config");
+  fs::remove(cfg);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("name: push"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("name: anil"), std::string::npos) << r.out;
+  EXPECT_NE(run("envs push --policy anil").status, 0);
+  EXPECT_NE(run("envs --quick-config").status, 0);
+  EXPECT_NE(run("envs push --quick-config --policy maml").status, 0);
 }
 
 // A tiny version of the comparison, end to end: every family, every kind of metric, a support

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "envs/core/check.h"
-#include "families/check.h"
 #include "envs/grid/goals.h"
+#include "families/check.h"
+#include "tests/families/key_corridor.h"
+
+#include <iostream>
 
 namespace hc::families {
 using namespace hc::tasks;
@@ -68,6 +71,38 @@ TEST(Checks, CatchObservationsOutsideTheSpec) {
   CheckReport r;
   check_observations(family, CheckOptions{}, r);
   EXPECT_FALSE(r.ok());
+}
+
+using testing::Bug;
+using testing::KeyCorridorFamily;
+
+bool has(const CheckReport& r, const std::string& text) {
+  for (const auto& f : r.failures)
+    if (f.find(text) != std::string::npos) return true;
+  return false;
+}
+
+// The family written from scratch passes every check, so the failures below are its bugs'.
+TEST(Checks, PassAFamilyWrittenFromScratch) {
+  const CheckReport r = check_family(KeyCorridorFamily(Bug::kNone));
+  EXPECT_TRUE(r.ok()) << r.summary();
+}
+
+// `hypercomp check` runs check_family: what it prints is r.summary(), shown here too.
+TEST(Checks, NameStateKeptAcrossReset) {
+  const CheckReport r = check_family(KeyCorridorFamily(Bug::kKeyKeptAcrossReset));
+  std::cout << "key_corridor with the held key kept across reset: " << r.summary() << "\n";
+  EXPECT_TRUE(has(r, "state kept across reset")) << r.summary();
+  EXPECT_TRUE(has(r, "held_key: false vs true (fresh vs used)")) << r.summary();
+}
+
+TEST(Checks, NameWhatTheExpertUsesThatTheObservationLacks) {
+  const CheckReport r = check_family(KeyCorridorFamily(Bug::kHeldKeyNotObserved));
+  std::cout << "key_corridor without the held key in its observation: " << r.summary() << "\n";
+  EXPECT_TRUE(has(r, "the observation does not show what the expert acts on")) << r.summary();
+  EXPECT_TRUE(has(r, "the expert uses what the observation lacks: held_key: ")) << r.summary();
+  // Only the held key differs between the two states: the message names nothing else.
+  EXPECT_FALSE(has(r, "lacks: agent")) << r.summary();
 }
 
 TEST(Checks, PassTheRealFamily) {

@@ -94,6 +94,16 @@ TEST_P(EnvConformance, ExpertDemonstrationsAreOptimalOnEveryTask) {
   expect_ok(report_);
 }
 
+TEST_P(EnvConformance, UsedEnvironmentReplaysLikeAFreshOne) {
+  check_reuse(env_family(), options_, report_);
+  expect_ok(report_);
+}
+
+TEST_P(EnvConformance, ObservationShowsWhatTheExpertActsOn) {
+  check_observation_sufficiency(env_family(), options_, report_);
+  expect_ok(report_);
+}
+
 INSTANTIATE_TEST_SUITE_P(EnvFamilies, EnvConformance, ::testing::ValuesIn(variants(true)),
                          [](const auto& info) { return info.param.label(); });
 
