@@ -30,13 +30,13 @@ namespace hc::envs::point {
 struct PointReachConfig {
   tasks::SplitConfig split;
   int num_goals = 4;
-  double drift = 0.4;          // strength of a drift (force units)
-  double weak_gain = 0.5;      // gain of the weak actuator (the normal one has gain 1)
-  double force_scale = 2.0;    // force of a unit action at gain 1
-  double damping = 0.5;        // velocity damping (1/s)
-  double dt = 0.1;             // seconds per step
-  double goal_radius = 0.1;    // distance that counts as reaching the goal
-  double stop_speed = 0.5;     // speed below which the goal counts as reached
+  double drift = 0.4;        // strength of a drift (force units)
+  double weak_gain = 0.5;    // gain of the weak actuator (the normal one has gain 1)
+  double force_scale = 2.0;  // force of a unit action at gain 1
+  double damping = 0.5;      // velocity damping (1/s)
+  double dt = 0.1;           // seconds per step
+  double goal_radius = 0.1;  // distance that counts as reaching the goal
+  double stop_speed = 0.5;   // speed below which the goal counts as reached
   int max_steps = 60;
   double discount = 0.99;
   DemoConfig demos{.support_demos = 2, .query_demos = 2};
