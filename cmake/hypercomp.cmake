@@ -5,3 +5,11 @@ function(hypercomp_target target)
                              HYPERCOMP_VERSION="${PROJECT_VERSION}")
 endfunction()
 
+# LibTorch's headers dominate build time: every target that compiles against them uses the one
+# precompiled header hc_agents builds (agents/CMakeLists.txt) instead of building its own (about
+# 40 s of compiler time each). Its flags are the project's everywhere; a target whose flags make
+# the header unusable gets a -Winvalid-pch warning in the build log.
+function(hypercomp_torch_headers target)
+  target_precompile_headers(${target} REUSE_FROM hc_agents)
+endfunction()
+
