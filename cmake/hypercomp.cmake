@@ -7,9 +7,14 @@ endfunction()
 
 # LibTorch's headers dominate build time: every target that compiles against them uses the one
 # precompiled header hc_agents builds (agents/CMakeLists.txt) instead of building its own (about
-# 40 s of compiler time each). Its flags are the project's everywhere; a target whose flags make
-# the header unusable gets a -Winvalid-pch warning in the build log.
+# 40 s of compiler time each). GCC uses it only where the code generation flags are the ones it
+# was built with, else it warns (-Winvalid-pch) and parses the headers again: with position-
+# independent code on (the Python modules), executables would get -fPIE against the library's
+# -fPIC, so they compile as -fPIC too (position-independent code links into executables alike).
 function(hypercomp_torch_headers target)
   target_precompile_headers(${target} REUSE_FROM hc_agents)
+  if(CMAKE_POSITION_INDEPENDENT_CODE)
+    target_compile_options(${target} PRIVATE -fPIC)
+  endif()
 endfunction()
 
