@@ -448,16 +448,18 @@ PYBIND11_MODULE(_core, m) {
           "discount", [](const Family& f) { return f.env_family("Family.discount").discount(); })
       .def(
           "task_data",
-          [](const Family& f, const py::handle& task, uint64_t seed) {
+          [](const Family& f, const py::handle& task, uint64_t seed, bool held_out) {
             const int64_t id = f.task_id(task);
+            const tasks::Task& t = f.space().task(id);
             tasks::TaskData d;
             {
               py::gil_scoped_release free;
-              d = f.family->make_task_data(f.space().task(id), seed);
+              d = held_out ? f.family->make_held_out_data(t, seed)
+                           : f.family->make_task_data(t, seed);
             }
             return task_data_dict(*f.family, d);
           },
-          py::arg("task"), py::arg("seed"))
+          py::arg("task"), py::arg("seed"), py::arg("held_out") = false)
       .def("demonstrations", &demonstrations, py::arg("num"), py::arg("tasks"), py::arg("seed"),
            py::arg("action_values"));
 

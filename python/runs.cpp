@@ -136,7 +136,7 @@ class Run {
     return Adapted(run_, std::move(fast));
   }
 
-  // The run's evaluation sets: [{"name", "tasks", "seeds"}] (trainer::make_eval_sets).
+  // The run's evaluation sets: [{"name", "tasks", "seeds", "held_out"}] (trainer::make_eval_sets).
   py::list eval_sets() const {
     py::list out;
     for (const trainer::EvalSet& s :
@@ -147,6 +147,7 @@ class Run {
       py::array_t<uint64_t> seeds(static_cast<py::ssize_t>(s.seeds.size()));
       std::copy(s.seeds.begin(), s.seeds.end(), seeds.mutable_data());
       d["seeds"] = seeds;
+      d["held_out"] = s.draw == trainer::Draw::kHeldOut;
       out.append(d);
     }
     return out;

@@ -122,11 +122,13 @@ class Family:
     def discount(self):
         return self._f.discount
 
-    def task_data(self, task, seed):
+    def task_data(self, task, seed, held_out=False):
         """The support and query datasets the trainer makes for (task, seed):
         {"task", "weights", "latent", "support", "query"}, each set a dict of arrays (inputs,
-        labels and/or targets, mask, episode, step). Works for every family."""
-        return self._f.task_data(task, seed)
+        labels and/or targets, mask, episode, step). Works for every family. held_out=True
+        draws them as the held-out evaluation sets do, which differs for families that evaluate
+        held-out tasks differently (theory: continuous combination weights there)."""
+        return self._f.task_data(task, seed, held_out)
 
     def demonstrations(self, num, tasks="train", seed=0, action_values=False):
         """`num` expert episodes, all played at once in C++: per step "observations",
@@ -294,6 +296,18 @@ class Policy:
         them: the closed-loop episode of task i plays the task data of seeds[i] with seed
         closed_loop_seed(seeds[i])."""
         return {s["name"]: (s["tasks"], s["seeds"]) for s in self._run.eval_sets()}
+
+    def eval_data(self, name):
+        """The task data of every task of evaluation set `name`, in order, drawn exactly as
+        `hypercomp eval` draws it (held out for the OOD sets): adapt on it and score its query
+        set to recompute the run's evaluation, task by task."""
+        sets = {s["name"]: s for s in self._run.eval_sets()}
+        if name not in sets:
+            raise ConfigError(f"eval_data: unknown evaluation set '{name}' "
+                              f"(known: {', '.join(sets)})")
+        s = sets[name]
+        return (self.family.task_data(int(task), int(seed), s["held_out"])
+                for task, seed in zip(s["tasks"], s["seeds"]))
 
     def __repr__(self):
         return f"hypercomp.load_run({self.dir!r}): step {self.step}"

@@ -103,3 +103,53 @@ def test_torch_is_loaded_by_load_run_only(run_dir):
     out = subprocess.run([sys.executable, "-c", PROBE, str(run_dir)], capture_output=True,
                          text=True, check=True).stdout.split("\n")
     assert out[:2] == ["False False", "True True"]
+
+
+@pytest.fixture(scope="module")
+def theory_run(tmp_path_factory):
+    """A short theory run on a support of two halves that never meet ({0,1,2} and {3,4,5})."""
+    d = tmp_path_factory.mktemp("runs") / "theory"
+    run_cli("train", os.path.join(SOURCE, "configs/quick/theory_hnet_linear.yaml"), "--run-dir",
+            d, "--quiet", "family.tasks=0;1;2;3;4;5;0,1;1,2;3,4;4,5", "train.steps=20",
+            "train.eval_every=20", "train.checkpoint_every=20", "learner.inner_steps=10",
+            "learner.meta_batch=8", "eval.tasks=32", "eval.identification_tasks=16")
+    return d
+
+
+def test_eval_data_draws_held_out_sets_as_evaluation_does(theory_run):
+    policy = hc.load_run(theory_run)
+    f = policy.family
+    final = json.loads((theory_run / "summary.json").read_text())["final"]
+    for name in ("test", "ood_hot2"):
+        tasks, seeds = policy.eval_sets()[name]
+        data = list(policy.eval_data(name))
+        assert [d["task"] for d in data] == [int(t) for t in tasks]
+        sse = power = 0.0
+        for d in data:
+            y = d["query"]["targets"].astype(np.float64)
+            out = np.asarray(policy.adapt(d).outputs(d["query"]["inputs"]), np.float64)
+            sse += ((out - y) ** 2).sum()
+            power += (y**2).sum()
+        # float32 sums in the evaluator, float64 here (examples/theory_components.py: the bound)
+        assert 0.5 * sse / power == pytest.approx(final[f"{name}/rel_loss"], rel=1e-5)
+    # Held-out theory tasks draw continuous weights; training draws of the same task do not.
+    tasks, seeds = policy.eval_sets()["ood_hot2"]
+    task, seed = int(tasks[0]), int(seeds[0])
+    held, trained = f.task_data(task, seed, held_out=True), f.task_data(task, seed)
+    np.testing.assert_allclose(trained["weights"][trained["weights"] > 0], 2**-0.5, rtol=1e-6)
+    assert not np.array_equal(held["weights"], trained["weights"])
+    np.testing.assert_array_equal(held["weights"] > 0, trained["weights"] > 0)
+    with pytest.raises(hc.ConfigError, match="unknown evaluation set 'oops'.*ood_hot2"):
+        policy.eval_data("oops")
+
+
+def test_theory_components_example(theory_run):
+    r = subprocess.run([sys.executable, os.path.join(SOURCE, "examples/theory_components.py"),
+                        "--check", str(theory_run)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "2 component(s)" in r.stdout
+    rows = [line.split() for line in r.stdout.splitlines() if line.startswith("  ood_hot")]
+    # 1-hot sets lie within a half; the 6-hot set crosses; 2-hot sets have both.
+    assert {(w[0], w[1]) for w in rows} >= {("ood_hot1", "within"), ("ood_hot2", "within"),
+                                             ("ood_hot2", "across"), ("ood_hot6", "across")}
+    assert ("ood_hot1", "across") not in {(w[0], w[1]) for w in rows}
