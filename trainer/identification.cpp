@@ -62,8 +62,8 @@ std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_
   return column_r2(y_score.to(torch::kFloat64), fit.predict(x_score));
 }
 
-std::pair<double, double> template_alignment(const RidgeFit& fit, const torch::Tensor& student,
-                                             const torch::Tensor& teacher) {
+torch::Tensor template_alignment(const RidgeFit& fit, const torch::Tensor& student,
+                                 const torch::Tensor& teacher) {
   torch::NoGradGuard no_grad;
   // pinv(F) with F = w^T [M_t, M_s]: column t is the student embedding of teacher module t.
   const torch::Tensor p = torch::linalg_pinv(fit.w.t());  // [M_s, M_t]
@@ -74,8 +74,7 @@ std::pair<double, double> template_alignment(const RidgeFit& fit, const torch::T
   };
   // cos[t, o, O]: teacher unit o of module t against student unit O of its reconstruction.
   const torch::Tensor cos = torch::einsum("tio,tiO->toO", {unit(t), unit(made)});
-  const torch::Tensor best = std::get<0>(cos.max(2));  // [M_t, hidden_t]
-  return {best.mean().item<double>(), best.min().item<double>()};
+  return std::get<0>(cos.max(2));  // [M_t, hidden_t]
 }
 
 std::vector<double> ridge_cg_r2(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
@@ -187,9 +186,21 @@ void IdentificationProbe::emit(Metrics& m, const torch::Tensor& student_bank,
   if (student_bank.defined() && teacher_bank.defined() &&
       student_bank.size(0) == decoder.w.size(0) && teacher_bank.size(0) == decoder.w.size(1) &&
       student_bank.size(1) == teacher_bank.size(1)) {
-    const auto [mean, worst] = template_alignment(decoder, student_bank, teacher_bank);
-    m.emplace_back("id/alignment", mean);
-    m.emplace_back("id/alignment_min", worst);
+    const torch::Tensor best = template_alignment(decoder, student_bank, teacher_bank);
+    m.emplace_back("id/alignment", best.mean().item<double>());
+    m.emplace_back("id/alignment_min", best.min().item<double>());
+    const auto worst = [&](const char* name, int64_t over) {
+      const torch::Tensor mean = best.mean(over);
+      const int64_t i = mean.argmin().item<int64_t>();
+      m.emplace_back(fmt::format("id/alignment_worst_{}", name), static_cast<double>(i));
+      m.emplace_back(fmt::format("id/alignment_worst_{}_mean", name), mean[i].item<double>());
+    };
+    worst("hidden", 0);
+    worst("module", 1);
+    const torch::Tensor hidden = best.mean(0);
+    if (hidden.size(0) <= 64)
+      for (int64_t o = 0; o < hidden.size(0); ++o)
+        m.emplace_back(fmt::format("id/alignment_hidden_{}", o), hidden[o].item<double>());
   }
 }
 

@@ -34,11 +34,11 @@ std::vector<double> ridge_r2(const torch::Tensor& x_fit, const torch::Tensor& y_
 // the true code (F = fit.w^T); its pseudo-inverse gives, for each teacher module, the student
 // embedding that makes it, and so the student weights of that module, sum_T pinv(F)[T, t] S_T.
 // Each hidden unit's weight vector (over the inputs) of teacher and student is normalised; a
-// teacher unit's alignment is its best cosine with any student unit. Returns the mean and the
-// minimum over teacher modules and units. `student` [M_s, in, hidden_s], `teacher`
+// teacher unit's alignment is its best cosine with any student unit. Returns every teacher
+// unit's alignment, [M_t, hidden_t]. `student` [M_s, in, hidden_s], `teacher`
 // [M_t, in, hidden_t], fit.w [M_s, M_t].
-std::pair<double, double> template_alignment(const RidgeFit& fit, const torch::Tensor& student,
-                                             const torch::Tensor& teacher);
+torch::Tensor template_alignment(const RidgeFit& fit, const torch::Tensor& student,
+                                 const torch::Tensor& teacher);
 
 // The reference implementation's estimator: features not centred, an intercept column (1 where
 // every feature of the row is non-zero) penalised like the weights, and the normal equations
@@ -71,6 +71,12 @@ torch::Tensor flatten_fast(const agents::Fast& fast);
 //   id/alignment      template alignment (mean over teacher units; id/alignment_min the
 //                     worst), when the policy's fast parameters combine an input-layer bank
 //                     and the family has ground-truth modules of that layer
+//   id/alignment_worst_hidden, _hidden_mean   the teacher hidden unit whose alignment, averaged
+//                     over modules, is lowest, and that average; id/alignment_worst_module,
+//                     _module_mean the same per module: a shortfall in one hidden unit of every
+//                     module points at the unit (say, one the outputs barely read), one in a
+//                     single module at that module; id/alignment_hidden_<o> every hidden
+//                     unit's average over modules (up to 64 units)
 class IdentificationProbe {
  public:
   enum class Role { kFit, kId, kOod };

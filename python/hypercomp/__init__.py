@@ -74,6 +74,12 @@ class Family:
         """The ground-truth latents [n, latent_dim] of a split or of a list of tasks."""
         return self._f.latents(tasks)
 
+    def generated_bank(self):
+        """The ground-truth modules' weights [modules, in, out] for the layer they generate
+        (theory: the teacher's H_m, before its 1/sqrt(in) scale), or None where the family
+        has none; what a run's template alignment compares a student's bank with."""
+        return self._f.generated_bank()
+
     @property
     def latent_dim(self):
         return self._f.latent_dim

@@ -148,3 +148,31 @@ def test_task_data_are_expert_demonstrations(name):
         else:
             assert d["targets"].shape == (rows, f.action_spec["n"])
             assert ((d["targets"] >= f.action_spec["low"]) & (d["targets"] <= f.action_spec["high"])).all()
+
+
+def test_generated_bank_makes_the_teachers_first_layer():
+    """theory's generated bank is its teacher's first layer: with it, every task's targets are
+    one shared linear map (the head) of ReLU(x W(z) / sqrt(in)), W(z) = sum_m z_m H_m."""
+    f = hc.family("theory")
+    bank = f.generated_bank()
+    assert bank.shape == (6, 16, 16) and bank.dtype == np.float32
+
+    def hidden(b, d):
+        w = np.einsum("m,mio->io", d["weights"].astype(np.float64), b.astype(np.float64))
+        return np.maximum(d["query"]["inputs"].astype(np.float64) @ w / 4.0, 0.0)
+
+    tasks = [int(t) for t in f.splits["train"][:3]] + [int(f.splits["ood"][0])]
+    data = [f.task_data(t, seed=5, held_out=(i == 3)) for i, t in enumerate(tasks)]
+    head = np.linalg.lstsq(hidden(bank, data[0]), data[0]["query"]["targets"], rcond=None)[0]
+    for d in data[1:]:
+        y = d["query"]["targets"].astype(np.float64)
+        # The family computes in float32 (sums of 16 terms, about 1e-6 relative); 1e-4 of the
+        # targets' scale leaves room for the fitted head's rounding too.
+        assert np.abs(hidden(bank, d) @ head - y).max() < 1e-4 * np.abs(y).max()
+    # The other answer: another teacher's bank does not make these targets.
+    other = hc.family("theory", seed=7).generated_bank()
+    h = hidden(other, data[0])
+    fit = h @ np.linalg.lstsq(h, data[0]["query"]["targets"], rcond=None)[0]
+    assert np.abs(fit - data[0]["query"]["targets"]).max() > 0.1 * np.abs(
+        data[0]["query"]["targets"]).max()
+    assert hc.family("compositional_goals").generated_bank() is None

@@ -3,6 +3,7 @@ evaluation does (the closed-loop scores of `hypercomp eval`, reproduced from Pyt
 LibTorch is loaded by load_run only."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -153,3 +154,20 @@ def test_theory_components_example(theory_run):
     assert {(w[0], w[1]) for w in rows} >= {("ood_hot1", "within"), ("ood_hot2", "within"),
                                              ("ood_hot2", "across"), ("ood_hot6", "across")}
     assert ("ood_hot1", "across") not in {(w[0], w[1]) for w in rows}
+
+
+def test_theory_teacher_units_example(theory_run):
+    r = subprocess.run([sys.executable, os.path.join(SOURCE, "examples/theory_teacher_units.py"),
+                        str(theory_run)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    # The head is recovered exactly: the teacher computes in float32 (about 1e-7 relative).
+    residual = float(re.search(r"head fit residual (\S+) of", r.stdout).group(1))
+    assert residual < 1e-5
+    assert "alignments from summary.json" in r.stdout
+    final = json.loads((theory_run / "summary.json").read_text())["final"]
+    rows = [line.split() for line in r.stdout.splitlines() if re.match(r"\s+\d+\s", line)]
+    assert sorted(int(w[0]) for w in rows) == list(range(16))
+    for w in rows:
+        assert float(w[3]) == pytest.approx(final[f"id/alignment_hidden_{w[0]}"], abs=5e-4)
+    shares = [float(w[2]) for w in rows]
+    assert shares == sorted(shares) and sum(shares) == pytest.approx(1.0, abs=1e-3)

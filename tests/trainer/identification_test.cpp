@@ -134,6 +134,30 @@ TEST(Identification, TemplateAlignmentFindsATeacherBankSeenThroughALinearMapOnly
   // The best of 24 random directions in 16 dimensions has a cosine of about 0.55 with a given
   // one; 96 teacher units average well below 0.8.
   EXPECT_LT(metric(random, "id/alignment"), 0.8);
+
+  // One teacher hidden unit the student never found: unit 5 of every mixed module replaced by
+  // noise. The shortfall is named as that unit's, spread evenly over the modules.
+  torch::Tensor lacking = student.clone();
+  const torch::Tensor perm_of_5 =
+      (student.index({0, torch::indexing::Slice(), torch::indexing::Slice(0, ht)}) ==
+       mixed.index({0, torch::indexing::Slice(), 5}).unsqueeze(1))
+          .all(0)
+          .nonzero();
+  ASSERT_EQ(perm_of_5.numel(), 1);
+  const int64_t at = perm_of_5.item<int64_t>();
+  lacking.index_put_({torch::indexing::Slice(), torch::indexing::Slice(), at},
+                     torch::randn({ms, in}, torch::kFloat64));
+  Metrics one;
+  probe.emit(one, lacking, teacher);
+  EXPECT_EQ(metric(one, "id/alignment_worst_hidden"), 5.0);
+  EXPECT_LT(metric(one, "id/alignment_worst_hidden_mean"), 0.8);
+  EXPECT_EQ(metric(one, "id/alignment_hidden_5"), metric(one, "id/alignment_worst_hidden_mean"));
+  EXPECT_GT(metric(one, "id/alignment_hidden_4"), 0.9999);
+  EXPECT_LT(metric(one, "id/alignment_min"), 0.8);
+  // Each module lacks 1 of its 16 units, the others found as exactly as above (1e-4).
+  EXPECT_GT(metric(one, "id/alignment_worst_module_mean"), 0.9);
+  EXPECT_NEAR(metric(one, "id/alignment"),
+              (15.0 + metric(one, "id/alignment_worst_hidden_mean")) / 16.0, 1e-4);
 }
 
 }  // namespace
