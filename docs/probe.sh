@@ -2,7 +2,7 @@
 # Regenerates the results regions of docs/probe.md: trains the runs that are missing, then probes
 # them and rewrites each region (and docs/probe/<region>/: CSV tables and plots).
 #
-#   docs/probe.sh [controls|goals|hyperteacher|push|lander|all] [POLICY...]
+#   docs/probe.sh [controls|goals|goals-hidden|hyperteacher|push|lander|all] [POLICY...]
 #                                                      (after a Release build in build/)
 #
 # One region per family and policy (goals-anil, ...) and one for the controls, so that each is
@@ -68,6 +68,15 @@ if [[ $what == controls || $what == all ]]; then
     --out docs/probe/controls-shared-all --report docs/probe.md --name controls-shared-all
   "$hc" probe --controls bank "${BANK[@]}" --out docs/probe/controls-bank --report docs/probe.md \
     --name controls-bank
+fi
+# goals-hidden: the goals runs with masks that leave the output layer out (its subroutines answer
+# in disjoint action classes, which an output-layer mask can split in any network).
+if [[ $what == goals-hidden || $what == all ]]; then
+  for pol in "${policies[@]}"; do
+    runs_of goals "$pol"
+    "$hc" probe "${runs[@]}" "${EXTRA[@]}" 'probe.search.layers=[layer1, "layer0,layer1"]' \
+      --out "docs/probe/goals-hidden/$pol" --report docs/probe.md --name "goals-hidden-$pol"
+  done
 fi
 for fam in goals hyperteacher push lander; do
   [[ $what == "$fam" || $what == all ]] || continue
