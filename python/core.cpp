@@ -431,17 +431,16 @@ PYBIND11_MODULE(_core, m) {
             return out;
           },
           py::arg("tasks"))
-      .def(
-          "generated_bank",
-          [](const Family& f) -> py::object {
-            const std::optional<tasks::ModuleBank> bank = f.family->generated_bank();
-            if (!bank) return py::none();
-            py::array_t<float> out({static_cast<py::ssize_t>(bank->modules),
-                                    static_cast<py::ssize_t>(bank->in),
-                                    static_cast<py::ssize_t>(bank->out)});
-            std::copy(bank->weights.begin(), bank->weights.end(), out.mutable_data());
-            return out;
-          })
+      .def("generated_bank",
+           [](const Family& f) -> py::object {
+             const std::optional<tasks::ModuleBank> bank = f.family->generated_bank();
+             if (!bank) return py::none();
+             py::array_t<float> out({static_cast<py::ssize_t>(bank->modules),
+                                     static_cast<py::ssize_t>(bank->in),
+                                     static_cast<py::ssize_t>(bank->out)});
+             std::copy(bank->weights.begin(), bank->weights.end(), out.mutable_data());
+             return out;
+           })
       .def_property_readonly("observation_spec",
                              [](const Family& f) {
                                return observation_spec_dict(
