@@ -189,15 +189,14 @@ void IdentificationProbe::emit(Metrics& m, const torch::Tensor& student_bank,
     const torch::Tensor best = template_alignment(decoder, student_bank, teacher_bank);
     m.emplace_back("id/alignment", best.mean().item<double>());
     m.emplace_back("id/alignment_min", best.min().item<double>());
-    const auto worst = [&](const char* name, int64_t over) {
-      const torch::Tensor mean = best.mean(over);
+    const torch::Tensor hidden = best.mean(0), module = best.mean(1);
+    const auto worst = [&](const char* name, const torch::Tensor& mean) {
       const int64_t i = mean.argmin().item<int64_t>();
       m.emplace_back(fmt::format("id/alignment_worst_{}", name), static_cast<double>(i));
       m.emplace_back(fmt::format("id/alignment_worst_{}_mean", name), mean[i].item<double>());
     };
-    worst("hidden", 0);
-    worst("module", 1);
-    const torch::Tensor hidden = best.mean(0);
+    worst("hidden", hidden);
+    worst("module", module);
     if (hidden.size(0) <= 64)
       for (int64_t o = 0; o < hidden.size(0); ++o)
         m.emplace_back(fmt::format("id/alignment_hidden_{}", o), hidden[o].item<double>());
