@@ -496,13 +496,15 @@ Command add_compare(CLI::App& app) {
         throw ConfigError(
             fmt::format("compare: --group '{}' is not a group of '{}' (its groups: {})", name,
                         files[0], fmt::join(known, ", ")));
-    const std::string old_report =
-        !chosen.empty() && fs::exists(report_path) ? read_file(report_path) : "";
     trainer::Plan selected = plan;
     if (!chosen.empty())
       std::erase_if(selected.groups, [&](const auto& g) { return !chosen.count(g.name); });
 
     const trainer::Comparison result = trainer::compare(selected, options);
+    // Read after training, which takes hours: another compare of other groups may have written
+    // the report meanwhile, and its sections are kept.
+    const std::string old_report =
+        !chosen.empty() && fs::exists(report_path) ? read_file(report_path) : "";
 
     const std::string date = fmt::format(
         "{:%Y-%m-%d %H:%M}", fmt::localtime(std::chrono::system_clock::to_time_t(started)));
