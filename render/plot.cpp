@@ -32,6 +32,18 @@ std::string tick_label(double v) {
   return s;
 }
 
+// The title centred over the plot area, shrunk (down to 10 px) and shifted so that a long one
+// stays inside the image instead of running off its left edge.
+void draw_title(Canvas& c, const std::string& title, float centre, Color ink) {
+  const float margin = 8;
+  int size = 16;
+  while (size > 10 && c.text_width(title, size) > c.width() - 2 * margin) --size;
+  const float half = c.text_width(title, size) / 2;
+  centre = std::max(centre, margin + half);
+  centre = std::min(centre, std::max(margin + half, c.width() - margin - half));
+  c.text(title, centre, 26, size, ink, 0.5f);
+}
+
 }  // namespace
 
 Color palette(int i) {
@@ -99,7 +111,7 @@ void save_plot(const Plot& plot, const std::string& path) {
   }
   c.line(left, top + h, left + w, top + h, ink);
   c.line(left, top, left, top + h, ink);
-  c.text(plot.title, left + w / 2, 26, 16, ink, 0.5f);
+  draw_title(c, plot.title, left + w / 2, ink);
   c.text(plot.x_label, left + w / 2, plot.height - 16.0f, 13, ink, 0.5f);
   c.text(plot.y_label, 22, top + h / 2, 13, ink, 0.5f, /*vertical=*/true);
 
@@ -177,7 +189,7 @@ void save_interval_plot(const IntervalPlot& plot, const std::string& path) {
   if (plot.zero_line && y0 < 0 && y1 > 0) c.line(left, Y(0), left + w, Y(0), ink, 1.0f, 5.0f);
   c.line(left, top + h, left + w, top + h, ink);
   c.line(left, top, left, top + h, ink);
-  c.text(plot.title, left + w / 2, 26, 16, ink, 0.5f);
+  draw_title(c, plot.title, left + w / 2, ink);
   c.text(plot.y_label, 22, top + h / 2, 13, ink, 0.5f, /*vertical=*/true);
   for (size_t i = 0; i < nc; ++i) {
     const std::string& cat = plot.categories[i];

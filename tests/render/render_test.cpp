@@ -58,6 +58,34 @@ TEST(Plot, WritesCurvesAndLegend) {
   std::filesystem::remove(path);
 }
 
+TEST(Plot, LongTitleStaysInsideTheImage) {
+  Plot p;
+  // As compare's budget plots: a long title over a plot area narrowed by a wide legend.
+  p.title =
+      "hyperteacher_budget: OOD acc (solid) and ID acc (dashed) against the training "
+      "budget; bands: ± one standard deviation";
+  Series s;
+  s.label = "a_rather_long_label_for_a_run_with_a_support_override OOD";
+  s.color = palette(0);
+  for (int k = 1; k <= 4; ++k) s.x.push_back(k), s.y.push_back(0.1 * k);
+  p.series.push_back(s);
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hypercomp_title_test_" + std::to_string(::getpid()) + ".png");
+  save_plot(p, path.string());
+  sf::Image img;
+  ASSERT_TRUE(img.loadFromFile(path.string()));
+  std::filesystem::remove(path);
+  // The title band (above the plot area) has ink, and none in its first and last columns.
+  int ink = 0;
+  for (unsigned y = 0; y < 40; ++y)
+    for (unsigned x = 0; x < img.getSize().x; ++x) {
+      const bool edge = x < 4 || x >= img.getSize().x - 4;
+      if (edge) EXPECT_EQ(img.getPixel(x, y), sf::Color::White) << x << "," << y;
+      ink += img.getPixel(x, y) != sf::Color::White;
+    }
+  EXPECT_GT(ink, 500);
+}
+
 TEST(Scene, EveryFamilyWithAnEnvironmentDraws) {
   for (const auto& info : families::registry()) {
     const auto family = info.make(YAML::Load("{name: " + info.name + "}"), "<test>");
