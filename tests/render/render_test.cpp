@@ -23,6 +23,17 @@ int non_background(const sf::Image& img, sf::Color background) {
   return n;
 }
 
+// The plot as saved to PNG and read back.
+sf::Image saved(const Plot& p) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hypercomp_plot_test_" + std::to_string(::getpid()) + ".png");
+  save_plot(p, path.string());
+  sf::Image img;
+  EXPECT_TRUE(img.loadFromFile(path.string())) << path;
+  std::filesystem::remove(path);
+  return img;
+}
+
 TEST(Canvas, TextIsUtf8) {
   Canvas c(100, 40);
   // "²" is one narrow glyph; read byte by byte it would be two ("Â²"), wider than an "A".
@@ -43,11 +54,7 @@ TEST(Plot, WritesCurvesAndLegend) {
     for (int k = 0; k <= 10; ++k) s.x.push_back(k), s.y.push_back(i + 0.1 * k);
     p.series.push_back(s);
   }
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("hypercomp_plot_test_" + std::to_string(::getpid()) + ".png");
-  save_plot(p, path.string());
-  sf::Image img;
-  ASSERT_TRUE(img.loadFromFile(path.string()));
+  const sf::Image img = saved(p);
   EXPECT_EQ(img.getSize().x, 960u);
   EXPECT_EQ(img.getSize().y, 600u);
   EXPECT_GT(non_background(img, sf::Color::White), 2000);
@@ -55,7 +62,6 @@ TEST(Plot, WritesCurvesAndLegend) {
   for (unsigned y = 0; y < img.getSize().y; ++y)
     for (unsigned x = img.getSize().x - 4; x < img.getSize().x; ++x)
       EXPECT_EQ(img.getPixel(x, y), sf::Color::White) << x << "," << y;
-  std::filesystem::remove(path);
 }
 
 TEST(Plot, LongTitleStaysInsideTheImage) {
@@ -69,12 +75,8 @@ TEST(Plot, LongTitleStaysInsideTheImage) {
   s.color = palette(0);
   for (int k = 1; k <= 4; ++k) s.x.push_back(k), s.y.push_back(0.1 * k);
   p.series.push_back(s);
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("hypercomp_title_test_" + std::to_string(::getpid()) + ".png");
-  save_plot(p, path.string());
-  sf::Image img;
-  ASSERT_TRUE(img.loadFromFile(path.string()));
-  std::filesystem::remove(path);
+  const sf::Image img = saved(p);
+  ASSERT_EQ(img.getSize().x, 960u);
   // The title band (above the plot area) has ink, and none in its first and last columns.
   int ink = 0;
   for (unsigned y = 0; y < 40; ++y)
