@@ -4,11 +4,16 @@
 #include <dlfcn.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <torch/version.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -53,6 +58,86 @@ std::string machine_line() {
 }
 
 namespace {
+
+// Trains the jobs `jobs` at a time, each as this program's `train` in a child process (quiet;
+// it dies with this process). A line says when each starts and ends. After a failure no new
+// run starts; the running ones finish (a finished run is kept for the next call), then the
+// failures are one Error naming each run and its log.
+void train_in_parallel(const std::vector<trainer::TrainJob>& todo, int jobs) {
+  using Clock = std::chrono::steady_clock;
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  struct Child {
+    size_t job;
+    Clock::time_point started;
+  };
+  std::map<pid_t, Child> running;
+  std::vector<std::string> failures;
+  size_t next = 0, finished = 0;
+  const auto dir_of = [](const trainer::TrainJob& j) {
+    return j.options.resume.empty() ? j.options.run_dir : j.options.resume;
+  };
+  while (!running.empty() || (failures.empty() && next < todo.size())) {
+    while (failures.empty() && next < todo.size() && static_cast<int>(running.size()) < jobs) {
+      const trainer::TrainJob& job = todo[next];
+      std::vector<std::string> args{self, "train"};
+      if (job.options.resume.empty()) {
+        args.push_back(job.options.config);
+        args.insert(args.end(), job.options.overrides.begin(), job.options.overrides.end());
+        args.insert(args.end(), {"--run-dir", job.options.run_dir});
+      } else {
+        args.insert(args.end(), {"--resume", job.options.resume});
+      }
+      args.push_back("-q");
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      const pid_t parent = getpid();
+      const pid_t pid = fork();
+      if (pid < 0) throw Error(fmt::format("compare: cannot fork: {}", std::strerror(errno)));
+      if (pid == 0) {
+        // The child of a fork: system calls only, until exec.
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(126);  // the parent ended before the line above
+        execv(self.c_str(), argv.data());
+        constexpr char kFailed[] = "compare: cannot execute a run's training\n";
+        [[maybe_unused]] const ssize_t n = write(2, kFailed, sizeof(kFailed) - 1);
+        _exit(127);
+      }
+      running[pid] = {next, Clock::now()};
+      fmt::print(stderr, "{}: {} ({} running, {} waiting)\n", job.which,
+                 job.options.resume.empty() ? "training" : "resuming", running.size(),
+                 todo.size() - next - 1);
+      ++next;
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("compare: waiting for a run: {}", std::strerror(errno)));
+    }
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const trainer::TrainJob& job = todo[it->second.job];
+    const double seconds = std::chrono::duration<double>(Clock::now() - it->second.started).count();
+    running.erase(it);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      ++finished;
+      fmt::print(stderr, "{}: done in {} ({} of {} done)\n", job.which,
+                 trainer::format_duration(seconds), finished, todo.size());
+      continue;
+    }
+    const std::string how = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                              : fmt::format("signal {}", WTERMSIG(status));
+    failures.push_back(fmt::format("{} ({}): training failed ({}); its log: {}/train.log",
+                                   job.which, dir_of(job), how, dir_of(job)));
+    fmt::print(stderr, "{}\n", failures.back());
+  }
+  if (!failures.empty())
+    throw Error(
+        fmt::format("compare: {} of {} runs failed{}:\n  {}", failures.size(), todo.size(),
+                    next < todo.size() ? fmt::format(", {} not started", todo.size() - next) : "",
+                    fmt::join(failures, "\n  ")));
+}
 
 // A word as a POSIX shell reads it back: quoted when it holds anything but plain characters
 // (overrides such as family.tasks=0;1;0,1).
@@ -429,6 +514,7 @@ Command add_compare(CLI::App& app) {
     std::string out, runs, report, name = "comparison";
     std::vector<std::string> groups;
     bool quiet = false, fresh = false;
+    int jobs = 1;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option(
@@ -445,6 +531,12 @@ Command add_compare(CLI::App& app) {
                   "the other groups' sections as they are");
   cmd->add_flag("--fresh", o->fresh, "Retrain runs even if a finished run exists");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress display for the runs");
+  cmd->add_option("--jobs", o->jobs,
+                  "Runs trained at once, each in its own process with its config's "
+                  "train.threads (e.g. --jobs 2 for runs of one thread on two cores); the "
+                  "results are the same as one at a time")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   return [o]() {
     const auto started = std::chrono::system_clock::now();
     std::vector<std::string> files;
@@ -479,6 +571,10 @@ Command add_compare(CLI::App& app) {
     options.runs_root = (o->runs.empty() ? fs::path(out) / "runs" : fs::path(o->runs)).string();
     options.fresh = o->fresh;
     options.quiet = o->quiet;
+    if (o->jobs > 1)
+      options.train_jobs = [jobs = o->jobs](const std::vector<trainer::TrainJob>& todo) {
+        train_in_parallel(todo, jobs);
+      };
 
     std::string command = "hypercomp compare";
     for (const auto& s : o->inputs) command += " " + s;

@@ -212,6 +212,15 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
   size_t total = 0, done = 0;
   for (const auto& g : plan.groups)
     total += g.runs.size() * std::max<size_t>(1, seeds_of(g).size());
+  // Every trial first, so that a configuration error stops the comparison before any training;
+  // then the finished runs are checked, the others trained, and every result read.
+  struct Visit {
+    TrainJob job;
+    bool finished_before = false;
+    size_t group = 0, run = 0, trial = 0;
+  };
+  std::vector<Visit> visits;
+  std::vector<RunConfig> trial_configs;
   for (const PlanGroup& g : plan.groups) {
     const std::vector<uint64_t> listed = seeds_of(g);
     const std::vector<uint64_t> seeds = listed.empty() ? std::vector<uint64_t>{0} : listed;
@@ -239,7 +248,7 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
           dir /= fmt::format("seed{}", seed);
         }
         t.dir = dir.string();
-        const RunConfig trial_cfg = load_run_config(spec.config, t.overrides);
+        RunConfig trial_cfg = load_run_config(spec.config, t.overrides);
         t.seed = trial_cfg.train.seed;
         t.task_episodes = trial_cfg.train.steps * trial_cfg.learner.meta_batch;
         const std::string resolved = to_yaml(trial_cfg.to_yaml());
@@ -253,42 +262,69 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
           fs::remove_all(dir);
         }
         ++done;
-        const std::string which = fmt::format("[{}/{}] {} / {}{}", done, total, g.name, r.label,
-                                              listed.empty() ? "" : fmt::format(" seed {}", seed));
-        // A finished run is reused only after resume has checked it (trainer/run.h).
-        const bool finished_before = fs::exists(dir / "summary.json");
-        if (!finished_before)
-          fmt::print(stderr, "{}: {}\n", which, fs::exists(cfg_file) ? "resuming" : "training");
-        TrainOptions train_options;
-        train_options.quiet = o.quiet;
+        Visit v;
+        v.job.which = fmt::format("[{}/{}] {} / {}{}", done, total, g.name, r.label,
+                                  listed.empty() ? "" : fmt::format(" seed {}", seed));
+        v.finished_before = fs::exists(dir / "summary.json");
+        v.job.options.quiet = o.quiet;
         if (fs::exists(cfg_file)) {
-          train_options.resume = t.dir;
+          v.job.options.resume = t.dir;
         } else {
-          train_options.config = spec.config;
-          train_options.overrides = t.overrides;
-          train_options.run_dir = t.dir;
+          v.job.options.config = spec.config;
+          v.job.options.overrides = t.overrides;
+          v.job.options.run_dir = t.dir;
         }
-        RunResult result;
-        try {
-          result = train(train_options);
-        } catch (const ConfigError&) {
-          throw;
-        } catch (const Error& e) {
-          throw Error(fmt::format("{} ({}): {}", which, t.dir, e.what()));
-        }
-        if (finished_before)
-          fmt::print(stderr, "{}: {}\n", which,
-                     result.finished_earlier ? "finished earlier, reused"
-                                             : "finished earlier, finished again from its last "
-                                               "checkpoint");
-        t.summary = read_summary(t.dir, trial_cfg);
-        for (auto& j : read_json_lines((dir / "metrics.jsonl").string()))
-          if (j["kind"] == "eval") t.evals.push_back(std::move(j));
+        v.group = out.groups.size();
+        v.run = group.runs.size();
+        v.trial = r.trials.size();
+        visits.push_back(std::move(v));
+        trial_configs.push_back(std::move(trial_cfg));
         r.trials.push_back(std::move(t));
       }
       group.runs.push_back(std::move(r));
     }
     out.groups.push_back(std::move(group));
+  }
+
+  const auto train_here = [](const TrainJob& job) {
+    try {
+      return train(job.options);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      const std::string& dir =
+          job.options.resume.empty() ? job.options.run_dir : job.options.resume;
+      throw Error(fmt::format("{} ({}): {}", job.which, dir, e.what()));
+    }
+  };
+  // A finished run is reused only after resume has checked it (trainer/run.h): quick, here.
+  std::vector<TrainJob> pending;
+  for (const Visit& v : visits) {
+    if (!v.finished_before) {
+      pending.push_back(v.job);
+      continue;
+    }
+    const RunResult result = train_here(v.job);
+    fmt::print(stderr, "{}: {}\n", v.job.which,
+               result.finished_earlier ? "finished earlier, reused"
+                                       : "finished earlier, finished again from its last "
+                                         "checkpoint");
+  }
+  if (o.train_jobs && !pending.empty()) {
+    o.train_jobs(pending);
+  } else {
+    for (const TrainJob& job : pending) {
+      fmt::print(stderr, "{}: {}\n", job.which,
+                 job.options.resume.empty() ? "training" : "resuming");
+      train_here(job);
+    }
+  }
+  for (size_t i = 0; i < visits.size(); ++i) {
+    const Visit& v = visits[i];
+    Trial& t = out.groups[v.group].runs[v.run].trials[v.trial];
+    t.summary = read_summary(t.dir, trial_configs[i]);
+    for (auto& j : read_json_lines((fs::path(t.dir) / "metrics.jsonl").string()))
+      if (j["kind"] == "eval") t.evals.push_back(std::move(j));
   }
   return out;
 }

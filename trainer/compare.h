@@ -26,8 +26,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "trainer/run.h"
 
 namespace hc::trainer {
 
@@ -89,11 +92,22 @@ struct ComparedGroup {
   std::vector<ComparedRun> runs;
 };
 
+// A training a comparison needs: which run it is, for messages ("[3/8] theory / ring seed 5"),
+// and the `hypercomp train` that makes it (a new run, or the resumption of an unfinished one).
+struct TrainJob {
+  std::string which;
+  TrainOptions options;
+};
+
 struct CompareOptions {
   std::string runs_root;               // run directories: <root>/<group>/<label>[/seed<N>]
   std::vector<std::string> overrides;  // applied to every run
   bool fresh = false;                  // retrain finished runs
   bool quiet = false;                  // no progress display inside runs
+  // Trains the unfinished runs, given all at once. Unset: one after another in this process.
+  // `hypercomp compare --jobs N` runs N at a time as child processes (app/cmd_compare.cpp).
+  // Each run is the same either way: it depends on its configuration and seed alone.
+  std::function<void(const std::vector<TrainJob>&)> train_jobs;
 };
 
 struct Comparison {

@@ -550,6 +550,43 @@ TEST(Cli, CompareProducesEveryMetricForEveryFamily) {
   // A group's own seeds replace the plan's.
   EXPECT_TRUE(fs::exists(dir / "out2" / "runs" / "own" / "hnet_linear" / "seed7" / "summary.json"));
   EXPECT_FALSE(fs::exists(dir / "out2" / "runs" / "own" / "hnet_linear" / "seed5"));
+
+  // --jobs 2 trains the runs in child processes, two at a time, to the same results byte for
+  // byte; the section reports them as before.
+  r = run("compare " + (dir / "seeds.yaml").string() + " -q --jobs 2 --out " +
+          (dir / "out3").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("(2 running, "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(3 of 3 done)"), std::string::npos) << r.out;
+  for (const char* run_dir :
+       {"goals/hnet_linear/seed5", "goals/hnet_linear/seed6", "own/hnet_linear/seed7"})
+    EXPECT_EQ(read(dir / "out3" / "runs" / run_dir / "metrics.jsonl"),
+              read(dir / "out2" / "runs" / run_dir / "metrics.jsonl"))
+        << run_dir;
+  std::ifstream jobs_in(dir / "out3" / "results.md");
+  const std::string jobs_md((std::istreambuf_iterator<char>(jobs_in)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_NE(jobs_md.find("| 5, 6 |"), std::string::npos) << jobs_md;
+  // A run that cannot train (here: unfinished, its checkpoint damaged) is named with its log;
+  // the one running beside it still finishes, and the third starts only if that one finished
+  // first.
+  std::ofstream(dir / "bad.yaml") << "title: bad\nseeds: [6, 5, 7]\ngroups:\n"
+                                  << "  - {name: goals, runs: [" << (dir / "goals.yaml").string()
+                                  << "]}\n";
+  const fs::path damaged = dir / "out4" / "runs" / "goals" / "hnet_linear" / "seed6";
+  fs::create_directories(damaged.parent_path());
+  fs::copy(dir / "out2" / "runs" / "goals" / "hnet_linear" / "seed6", damaged,
+           fs::copy_options::recursive);
+  fs::remove(damaged / "summary.json");
+  std::ofstream(damaged / "checkpoint.pt", std::ios::trunc) << "not a checkpoint";
+  r = run("compare " + (dir / "bad.yaml").string() + " -q --jobs 2 --out " +
+          (dir / "out4").string());
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("1 of 3 runs failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("seed 6 ("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("seed6/train.log"), std::string::npos) << r.out;
+  EXPECT_TRUE(
+      fs::exists(dir / "out4" / "runs" / "goals" / "hnet_linear" / "seed5" / "summary.json"));
   fs::remove_all(dir);
 }
 
