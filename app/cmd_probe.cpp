@@ -4,8 +4,13 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "app/commands.h"
 #include "base/io.h"
@@ -24,7 +29,7 @@ namespace {
 struct Options {
   std::vector<std::string> inputs, subroutines, controls;
   std::string config, out, report, name = "results";
-  int seeds = 0, control_models = 3;
+  int seeds = 0, control_models = 3, jobs = 1;
   bool best = false, quiet = false;
 };
 
@@ -59,7 +64,68 @@ std::string command_line(const Options& o) {
   if (!o.report.empty()) command += " --report " + o.report;
   if (o.name != "results") command += " --name " + o.name;
   if (o.best) command += " --best";
+  if (o.jobs > 1) command += fmt::format(" --jobs {}", o.jobs);
   return command;
+}
+
+// The probes of trained runs, `jobs` subroutine probes at a time on threads of their own. Each
+// part loads its run afresh (a learner is not shared between threads) and probes one
+// subroutine for one target; the parts of a run and target are merged in order, to the results
+// of one probe() call (search.h): only the times differ.
+std::vector<probe::ModelProbe> probe_in_parallel(const std::vector<std::string>& dirs,
+                                                 const std::vector<trainer::LoadedRun>& runs,
+                                                 const Options& o, const probe::ProbeConfig& config,
+                                                 int jobs, const probe::ProbeLog& log) {
+  struct Part {
+    size_t run;
+    probe::MaskTarget target;
+    std::string subroutine;
+    probe::ModelProbe result;
+  };
+  std::vector<Part> parts;
+  for (size_t i = 0; i < runs.size(); ++i)
+    for (probe::MaskTarget target : probe::mask_targets(*runs[i].learner, config.targets))
+      for (const tasks::Subroutine& s :
+           probe::select_subroutines(*runs[i].config.family, o.subroutines))
+        parts.push_back({i, target, s.name, {}});
+  std::mutex log_mutex;
+  const probe::ProbeLog locked = [&](const std::string& line) {
+    const std::lock_guard<std::mutex> lock(log_mutex);
+    log(line);
+  };
+  std::atomic<size_t> next{0};
+  std::vector<std::exception_ptr> errors(parts.size());
+  const auto worker = [&]() {
+    for (size_t p = next++; p < parts.size(); p = next++) {
+      try {
+        trainer::LoadedRun run = trainer::load_run(dirs[parts[p].run], o.best);
+        parts[p].result = probe::probe(*run.config.family, probe::probe_model(run), parts[p].target,
+                                       config, o.subroutines, locked, {parts[p].subroutine});
+      } catch (...) {
+        errors[p] = std::current_exception();
+        next = parts.size();  // start no other part
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::min<int>(jobs, static_cast<int>(parts.size())); ++t)
+    threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+
+  std::vector<probe::ModelProbe> results;
+  for (size_t p = 0; p < parts.size(); ++p) {
+    probe::ModelProbe& part = parts[p].result;
+    if (p > 0 && parts[p].run == parts[p - 1].run && parts[p].target == parts[p - 1].target) {
+      probe::ModelProbe& merged = results.back();
+      for (auto& sp : part.probes) merged.probes.push_back(std::move(sp));
+      merged.seconds += part.seconds;
+    } else {
+      results.push_back(std::move(part));
+    }
+  }
+  return results;
 }
 
 }  // namespace
@@ -100,6 +166,12 @@ Command add_probe(CLI::App& app) {
   cmd->add_option("--name", o->name, "NAME of the report region (default: results)");
   cmd->add_flag("--best", o->best, "Probe best.pt (lowest valid loss) instead of checkpoint.pt");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress lines");
+  cmd->add_option("--jobs", o->jobs,
+                  "Subroutine probes of trained runs done at once, on threads of their own (e.g. "
+                  "--jobs 2 on two cores for runs of train.threads 1); the results are the same "
+                  "as one at a time")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   return [o]() {
     const auto started = std::chrono::system_clock::now();
     std::vector<std::string> dirs, overrides;
@@ -156,11 +228,15 @@ Command add_probe(CLI::App& app) {
       fmt::print(stderr, "[{}] {}\n", trainer::format_duration(s), line);
     };
     std::vector<probe::ModelProbe> results;
-    for (trainer::LoadedRun& run : runs) {
-      const probe::ProbeModel model = probe::probe_model(run);
-      for (probe::MaskTarget target : probe::mask_targets(*run.learner, config.targets))
-        results.push_back(
-            probe::probe(*run.config.family, model, target, config, o->subroutines, log));
+    if (o->jobs > 1 && !runs.empty()) {
+      results = probe_in_parallel(dirs, runs, *o, config, o->jobs, log);
+    } else {
+      for (trainer::LoadedRun& run : runs) {
+        const probe::ProbeModel model = probe::probe_model(run);
+        for (probe::MaskTarget target : probe::mask_targets(*run.learner, config.targets))
+          results.push_back(
+              probe::probe(*run.config.family, model, target, config, o->subroutines, log));
+      }
     }
     for (probe::ControlKind kind : controls)
       for (int i = 0; i < o->control_models; ++i) {

@@ -12,7 +12,8 @@
 # Environment: SEEDS (training seeds, default "2023 2024 2025": the verdict needs three trained
 # models), SETTINGS (the probe settings of the committed results, applied to the controls and to
 # every family alike; below), PROBE_ARGS (more settings after them), HC (the hypercomp binary),
-# THREADS (train.threads of the runs, default 1).
+# THREADS (train.threads of the runs, default 1), JOBS (subroutine probes at once, `probe --jobs`;
+# default: the machine's cores; the results do not depend on it, the times in the report do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hc=${HC:-build/app/hypercomp}
@@ -20,6 +21,7 @@ what=${1:-all}
 shift || true
 SEEDS=${SEEDS:-2023 2024 2025}
 THREADS=${THREADS:-1}
+JOBS=${JOBS:-$(nproc)}
 # The committed results use configs/probe.yaml with two changes, so that three trained models per
 # policy fit in hours on 2 cores (docs/probe.md, "Results with the current procedure"):
 # 30 epochs instead of 90 (4,710 mask steps instead of 14,130; the reference's 157 steps per
@@ -77,7 +79,8 @@ if [[ $what == goals-hidden || $what == all ]]; then
   for pol in "${policies[@]}"; do
     runs_of goals "$pol"
     "$hc" probe "${runs[@]}" "${EXTRA[@]}" 'probe.search.layers=[layer1, "layer0,layer1"]' \
-      --out "docs/probe/goals-hidden/$pol" --report docs/probe.md --name "goals-hidden-$pol"
+      --jobs "$JOBS" --out "docs/probe/goals-hidden/$pol" --report docs/probe.md \
+      --name "goals-hidden-$pol"
   done
 fi
 for fam in goals hyperteacher push lander; do
@@ -85,7 +88,7 @@ for fam in goals hyperteacher push lander; do
   for pol in "${policies[@]}"; do
     runs_of "$fam" "$pol"
     read -r -a own <<<"$(settings "$fam")"
-    "$hc" probe "${runs[@]}" "${own[@]}" "${EXTRA[@]}" --out "docs/probe/$fam/$pol" \
-      --report docs/probe.md --name "$fam-$pol"
+    "$hc" probe "${runs[@]}" "${own[@]}" "${EXTRA[@]}" --jobs "$JOBS" \
+      --out "docs/probe/$fam/$pol" --report docs/probe.md --name "$fam-$pol"
   done
 done

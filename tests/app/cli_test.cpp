@@ -681,6 +681,29 @@ TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
 #ifdef HC_TEST_RENDER
   EXPECT_TRUE(fs::exists(dir / "out" / "compositional_goals_scores.png"));
 #endif
+
+  // --jobs 2 probes the subroutines on two threads, each from its own copy of the run: every
+  // mask and search entry is the same as one at a time, only the times (the last columns) differ.
+  const std::string tiny2 =
+      tiny.substr(0, tiny.rfind("--out")) + "--out " + (dir / "out2").string();
+  r = run("probe --subroutine navigation,interaction " + run_dir + tiny2 + " --jobs 2");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto without_times = [&](const fs::path& p, int timed_columns) {
+    std::istringstream in(slurp(p));
+    std::string kept;
+    for (std::string line; std::getline(in, line);) {
+      for (int c = 0; c < timed_columns; ++c) line.erase(line.rfind(','));
+      kept += line + "\n";
+    }
+    return kept;
+  };
+  for (const auto& [file, timed] : {std::pair<const char*, int>{"compositional_goals.csv", 2},
+                                    {"compositional_goals_search.csv", 1}}) {
+    const std::string one = without_times(dir / "out" / file, timed);
+    EXPECT_EQ(without_times(dir / "out2" / file, timed), one) << file;
+    EXPECT_GT(std::count(one.begin(), one.end(), '\n'), 8) << one;
+  }
+  EXPECT_NE(slurp(dir / "out2" / "probe.md").find("--jobs 2"), std::string::npos);
   fs::remove_all(dir);
 }
 

@@ -112,13 +112,20 @@ ProbeModel probe_model(trainer::LoadedRun& run) {
 
 ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskTarget target,
                  const ProbeConfig& config, const std::vector<std::string>& names,
-                 const ProbeLog& log) {
+                 const ProbeLog& log, const std::vector<std::string>& only) {
   const auto t0 = Clock::now();
+  const std::vector<tasks::Subroutine> all = select_subroutines(family, {});
+  const std::vector<tasks::Subroutine> wanted = select_subroutines(family, names);
+  const auto doing = [&](const std::string& name) {
+    return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
+  };
+  const bool preamble = only.empty() || only.front() == wanted.front().name;
+  const auto say_once = [&](const std::string& line) {
+    if (log && preamble) log(line);
+  };
   const auto say = [&](const std::string& line) {
     if (log) log(line);
   };
-  const std::vector<tasks::Subroutine> all = select_subroutines(family, {});
-  const std::vector<tasks::Subroutine> wanted = select_subroutines(family, names);
   std::unique_ptr<MaskedPolicy> masked;
   try {
     masked = MaskedPolicy::make(target, *model.learner);
@@ -157,7 +164,7 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
                                       [&](const tasks::Subroutine& w) { return w.name == s.name; });
     const auto leave_out = [&](const std::string& why) {
       if (asked) throw Error(fmt::format("subroutine '{}' {}", s.name, why));
-      say(fmt::format("subroutine {} left out: it {}", s.name, why));
+      say_once(fmt::format("subroutine {} left out: it {}", s.name, why));
     };
     if (ids.empty()) {
       leave_out(fmt::format("uses no training task of this run's split (support {})",
@@ -213,7 +220,7 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
     std::string line = fmt::format("{} [{} mask]: full model", model.label, name_of(target));
     for (size_t k = 0; k < n; ++k)
       line += fmt::format(" | {} {:.3f} (chance {:.3f})", r.subroutines[k], r.full[k], r.chance[k]);
-    say(line);
+    say_once(line);
   }
   int64_t all_weights = 0;
   for (const MaskUnit& u : r.units) all_weights += u.numel();
@@ -221,7 +228,7 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
   for (const tasks::Subroutine& w : wanted) {
     const size_t k =
         std::find(r.subroutines.begin(), r.subroutines.end(), w.name) - r.subroutines.begin();
-    if (k == n) continue;  // left out above
+    if (k == n || !doing(w.name)) continue;  // left out above, or probed by another call
     const auto t_sub = Clock::now();
     SubroutineProbe sp;
     sp.index = k;

@@ -80,10 +80,14 @@ ProbeModel probe_model(trainer::LoadedRun& run);
 
 using ProbeLog = std::function<void(const std::string&)>;
 
-// Probes the subroutines `names` (empty: all) of one model for one target.
+// Probes the subroutines `names` (empty: all) of one model for one target. `only` (empty:
+// all) probes just these of them: every subroutine's data come from streams of its own, so the
+// probes of a model can be split across calls (`hypercomp probe --jobs`) and merged in order to
+// the same results; the model's preamble lines are logged by the call whose `only` begins with
+// the first subroutine.
 ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskTarget target,
                  const ProbeConfig& config, const std::vector<std::string>& names,
-                 const ProbeLog& log = {});
+                 const ProbeLog& log = {}, const std::vector<std::string>& only = {});
 
 // The masks of one subroutine probe as the verdict reads them, `model` naming the trained
 // model (its cluster).
