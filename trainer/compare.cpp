@@ -216,11 +216,11 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
   // then the finished runs are checked, the others trained, and every result read.
   struct Visit {
     TrainJob job;
+    RunConfig config;  // the trial's resolved configuration, to read its summary
     bool finished_before = false;
     size_t group = 0, run = 0, trial = 0;
   };
   std::vector<Visit> visits;
-  std::vector<RunConfig> trial_configs;
   for (const PlanGroup& g : plan.groups) {
     const std::vector<uint64_t> listed = seeds_of(g);
     const std::vector<uint64_t> seeds = listed.empty() ? std::vector<uint64_t>{0} : listed;
@@ -277,8 +277,8 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
         v.group = out.groups.size();
         v.run = group.runs.size();
         v.trial = r.trials.size();
+        v.config = std::move(trial_cfg);
         visits.push_back(std::move(v));
-        trial_configs.push_back(std::move(trial_cfg));
         r.trials.push_back(std::move(t));
       }
       group.runs.push_back(std::move(r));
@@ -319,10 +319,9 @@ Comparison compare(const Plan& plan, const CompareOptions& o) {
       train_here(job);
     }
   }
-  for (size_t i = 0; i < visits.size(); ++i) {
-    const Visit& v = visits[i];
+  for (const Visit& v : visits) {
     Trial& t = out.groups[v.group].runs[v.run].trials[v.trial];
-    t.summary = read_summary(t.dir, trial_configs[i]);
+    t.summary = read_summary(t.dir, v.config);
     for (auto& j : read_json_lines((fs::path(t.dir) / "metrics.jsonl").string()))
       if (j["kind"] == "eval") t.evals.push_back(std::move(j));
   }
