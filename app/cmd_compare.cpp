@@ -5,7 +5,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <torch/version.h>
@@ -25,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/child_process.h"
 #include "app/commands.h"
 #include "base/io.h"
 #include "trainer/compare.h"
@@ -65,7 +65,6 @@ namespace {
 // failures are one Error naming each run and its log.
 void train_in_parallel(const std::vector<trainer::TrainJob>& todo, int jobs) {
   using Clock = std::chrono::steady_clock;
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
   struct Child {
     size_t job;
     Clock::time_point started;
@@ -79,7 +78,7 @@ void train_in_parallel(const std::vector<trainer::TrainJob>& todo, int jobs) {
   while (!running.empty() || (failures.empty() && next < todo.size())) {
     while (failures.empty() && next < todo.size() && static_cast<int>(running.size()) < jobs) {
       const trainer::TrainJob& job = todo[next];
-      std::vector<std::string> args{self, "train"};
+      std::vector<std::string> args{"train"};
       if (job.options.resume.empty()) {
         args.push_back(job.options.config);
         args.insert(args.end(), job.options.overrides.begin(), job.options.overrides.end());
@@ -88,21 +87,8 @@ void train_in_parallel(const std::vector<trainer::TrainJob>& todo, int jobs) {
         args.insert(args.end(), {"--resume", job.options.resume});
       }
       args.push_back("-q");
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      const pid_t parent = getpid();
-      const pid_t pid = fork();
-      if (pid < 0) throw Error(fmt::format("compare: cannot fork: {}", std::strerror(errno)));
-      if (pid == 0) {
-        // The child of a fork: system calls only, until exec.
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent) _exit(126);  // the parent ended before the line above
-        execv(self.c_str(), argv.data());
-        constexpr char kFailed[] = "compare: cannot execute a run's training\n";
-        [[maybe_unused]] const ssize_t n = write(2, kFailed, sizeof(kFailed) - 1);
-        _exit(127);
-      }
+      const pid_t pid =
+          start_self(args, nullptr, SIGTERM, "compare", "compare: cannot execute a run's training");
       running[pid] = {next, Clock::now()};
       fmt::print(stderr, "{}: {} ({} running, {} waiting)\n", job.which,
                  job.options.resume.empty() ? "training" : "resuming", running.size(),

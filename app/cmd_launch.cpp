@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/child_process.h"
 #include "app/commands.h"
 #include "base/error.h"
 #include "trainer/distributed.h"
@@ -39,12 +39,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kKillAfter{5};
 
 pid_t start_rank(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  std::string self = fs::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> argv_s{self};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
   // The launcher's environment, with the rank's variables in place of any inherited ones.
   std::vector<std::string> env_s = env;
   for (char** e = environ; *e; ++e) {
@@ -56,22 +50,7 @@ pid_t start_rank(const std::vector<std::string>& args, const std::vector<std::st
       ours = ours || key == k;
     if (!ours) env_s.push_back(kv);
   }
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const pid_t launcher = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) throw Error(fmt::format("launch: cannot start a rank: {}", std::strerror(errno)));
-  if (pid == 0) {
-    // The child of a fork: system calls only, until exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != launcher) _exit(126);  // the launcher ended before the line above
-    execve(self.c_str(), argv.data(), envp.data());
-    constexpr char kFailed[] = "launch: cannot execute the rank's program\n";
-    [[maybe_unused]] const ssize_t n = write(2, kFailed, sizeof(kFailed) - 1);
-    _exit(127);
-  }
-  return pid;
+  return start_self(args, &env_s, SIGKILL, "launch", "launch: cannot execute the rank's program");
 }
 
 // Removes `dir` (holding the file `store`) when the launcher ends, however it ends: a child
