@@ -6,7 +6,10 @@ identifies the modules only on connected support; a disconnected support (two ha
 meet) leaves the student free to keep the halves apart, so it should fail exactly on the held-out
 sets that cross them. This script adapts a trained run to its evaluation's held-out sets, as
 `hypercomp eval` does, and reports the relative loss (0.5 x squared error / target power, the
-evaluator's rel_loss) per hotness, for the sets within one component and the sets across.
+evaluator's rel_loss) per hotness, for the sets within one component and the sets across, and
+among the sets within, those that are training sets (held out only in their continuous weights)
+and those that are new combinations. A connected support's new combinations are the theory's
+test of identification; for a disconnected one, the sets across are.
 
     PYTHONPATH=build/python python3 examples/theory_components.py RUN_DIR [RUN_DIR ...]
 
@@ -47,7 +50,8 @@ def analyse(run_dir, check):
         raise SystemExit(f"{run_dir}: a theory run is needed, this one is {f.config['name']}")
     comp = components(f.config["tasks"], f.config["num_modules"])
     print(f"{run_dir}: support {f.config['tasks']}; {len(set(comp))} component(s)")
-    print("  set       where    tasks  rel. loss")
+    trained = {frozenset(int(m) for m in t.split(",")) for t in f.config["tasks"].split(";")}
+    print("  set       where   sets     tasks  rel. loss")
     final = {}
     if check:
         summary = os.path.join(run_dir, "summary.json")
@@ -59,20 +63,22 @@ def analyse(run_dir, check):
     for name in policy.eval_sets():
         if not name.startswith("ood_hot"):
             continue
-        sums = {}  # where -> [squared error, target power, tasks]
+        sums = {}  # (where, sets) -> [squared error, target power, tasks]
         for data in policy.eval_data(name):
-            roots = {comp[m] for m in np.flatnonzero(data["latent"])}
-            where = "within" if len(roots) == 1 else "across"
+            modules = np.flatnonzero(data["latent"])
+            roots = {comp[m] for m in modules}
+            where = ("within" if len(roots) == 1 else "across",
+                     "trained" if frozenset(int(m) for m in modules) in trained else "new")
             y = data["query"]["targets"].astype(np.float64)
             out = np.asarray(policy.adapt(data).outputs(data["query"]["inputs"]), np.float64)
             s = sums.setdefault(where, [0.0, 0.0, 0])
             s[0] += ((out - y) ** 2).sum()
             s[1] += (y**2).sum()
             s[2] += 1
-        for where in ("within", "across"):
+        for where in (("within", "trained"), ("within", "new"), ("across", "new")):
             if where in sums:
                 sse, power, n = sums[where]
-                print(f"  {name:9s} {where:7s} {n:6d}  {0.5 * sse / power:.4f}")
+                print(f"  {name:9s} {where[0]:7s} {where[1]:7s} {n:6d}  {0.5 * sse / power:.4f}")
         if check:
             pooled = 0.5 * sum(s[0] for s in sums.values()) / sum(s[1] for s in sums.values())
             reported = final[f"{name}/rel_loss"]

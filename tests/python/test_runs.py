@@ -150,10 +150,15 @@ def test_theory_components_example(theory_run):
     assert r.returncode == 0, r.stderr
     assert "2 component(s)" in r.stdout
     rows = [line.split() for line in r.stdout.splitlines() if line.startswith("  ood_hot")]
-    # 1-hot sets lie within a half; the 6-hot set crosses; 2-hot sets have both.
-    assert {(w[0], w[1]) for w in rows} >= {("ood_hot1", "within"), ("ood_hot2", "within"),
-                                             ("ood_hot2", "across"), ("ood_hot6", "across")}
-    assert ("ood_hot1", "across") not in {(w[0], w[1]) for w in rows}
+    # 1-hot sets lie within a half and are all training sets; the 6-hot set crosses; 2-hot sets
+    # have each kind: {0,1} is a training set, {0,2} a new set within the half {0,1,2}, {0,3}
+    # crosses.
+    kinds = {(w[0], w[1], w[2]) for w in rows}
+    assert kinds >= {("ood_hot1", "within", "trained"), ("ood_hot2", "within", "trained"),
+                     ("ood_hot2", "within", "new"), ("ood_hot2", "across", "new"),
+                     ("ood_hot6", "across", "new")}
+    assert not {k for k in kinds if k[0] == "ood_hot1" and k[1:] != ("within", "trained")}
+    assert not {k for k in kinds if k[1:] == ("across", "trained")}
 
 
 def test_theory_teacher_units_example(theory_run):
