@@ -26,8 +26,13 @@ import numpy as np
 import hypercomp as hc
 
 
-def components(tasks, num_modules):
-    """Connected components of the modules under the listed training sets (a union-find)."""
+def support_sets(tasks):
+    """The training module sets of a `family.tasks` string ("0,1;1,2"), each as a frozenset."""
+    return [frozenset(int(m) for m in module_set.split(",")) for module_set in tasks.split(";")]
+
+
+def components(sets, num_modules):
+    """Connected components of the modules under the training sets (a union-find)."""
     parent = list(range(num_modules))
 
     def root(m):
@@ -36,8 +41,8 @@ def components(tasks, num_modules):
             m = parent[m]
         return m
 
-    for module_set in tasks.split(";"):
-        ids = [int(m) for m in module_set.split(",")]
+    for module_set in sets:
+        ids = sorted(module_set)
         for m in ids[1:]:
             parent[root(m)] = root(ids[0])
     return [root(m) for m in range(num_modules)]
@@ -48,9 +53,9 @@ def analyse(run_dir, check):
     f = policy.family
     if f.config["name"] != "theory":
         raise SystemExit(f"{run_dir}: a theory run is needed, this one is {f.config['name']}")
-    comp = components(f.config["tasks"], f.config["num_modules"])
+    trained = set(support_sets(f.config["tasks"]))
+    comp = components(trained, f.config["num_modules"])
     print(f"{run_dir}: support {f.config['tasks']}; {len(set(comp))} component(s)")
-    trained = {frozenset(int(m) for m in t.split(",")) for t in f.config["tasks"].split(";")}
     print("  set       where   sets     tasks  rel. loss")
     final = {}
     if check:
