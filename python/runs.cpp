@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -59,6 +60,20 @@ class Adapted {
     py::array_t<float> result(one ? std::vector<py::ssize_t>{c} : std::vector<py::ssize_t>{n, c});
     std::memcpy(result.mutable_data(), out.data_ptr<float>(), n * c * sizeof(float));
     return result;
+  }
+
+  // The adapted fast parameters by name (PolicyImpl::fast_names), without the task dimension:
+  // for a hypernetwork its "embedding", the code the identification metrics decode.
+  py::dict fast() const {
+    const std::vector<std::string> names = run_->policy->fast_names();
+    py::dict out;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const torch::Tensor t = fast_[i][0].detach().to(torch::kFloat32).contiguous();
+      py::array_t<float> a(std::vector<py::ssize_t>(t.sizes().begin(), t.sizes().end()));
+      std::memcpy(a.mutable_data(), t.data_ptr<float>(), t.numel() * sizeof(float));
+      out[py::str(names[i])] = a;
+    }
+    return out;
   }
 
   // The actions evaluation takes from these outputs (trainer::output_actions).
@@ -178,7 +193,8 @@ PYBIND11_MODULE(_runs, m) {
   // hypercomp's exception types by name, whichever module threw them.
   py::class_<Adapted>(m, "Adapted")
       .def("outputs", &Adapted::outputs, py::arg("observations"))
-      .def("act", &Adapted::act, py::arg("observations"));
+      .def("act", &Adapted::act, py::arg("observations"))
+      .def_property_readonly("fast", &Adapted::fast);
   py::class_<Run>(m, "Run")
       .def(py::init<const std::string&, bool>(), py::arg("dir"), py::arg("best"))
       .def("adapt", &Run::adapt, py::arg("data"))

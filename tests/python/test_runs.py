@@ -176,3 +176,20 @@ def test_theory_teacher_units_example(theory_run):
         assert float(w[3]) == pytest.approx(final[f"id/alignment_hidden_{w[0]}"], abs=5e-4)
     shares = [float(w[2]) for w in rows]
     assert shares == sorted(shares) and sum(shares) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_adapted_fast_and_theory_decoder_example(theory_run):
+    policy = hc.load_run(theory_run)
+    data = next(iter(policy.eval_data("test")))
+    fast = policy.adapt(data).fast
+    templates = policy.config["policy"]["templates"]
+    assert list(fast) == ["embedding"] and fast["embedding"].shape == (1, templates)
+    # --check: the decoder fitted on these embeddings reproduces the run's own id/r2_ood_hot1..3,
+    # so `fast` is what evaluation decodes.
+    r = subprocess.run([sys.executable, os.path.join(SOURCE, "examples/theory_decoder.py"),
+                        "--check", str(theory_run)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines() if line.startswith("  ood_hot")]
+    assert [w[0] for w in rows] == ["ood_hot1", "ood_hot2", "ood_hot3"]
+    assert all(int(w[1]) == 16 for w in rows)  # eval.identification_tasks of the fixture
+    assert "check: training fit within" in r.stdout

@@ -1,0 +1,125 @@
+"""Whether a theory run's identification R^2 is short because of the student or the decoder.
+
+The run's id/r2_ood_hot{k} fits a ridge decoder (eval.ridge_l2 and eval.ridge_intercept)
+from the adapted embedding to the true code on training combinations (the "test" set) and scores
+it on the held-out k-hot codes. With continuous codes every training weight lies in [0.5, 1]
+before normalisation, so a 1-hot code, with all other weights at 0, lies outside the codes the
+decoder was fitted on: a student whose embedding is a linear function of the code on held-out
+codes too can still score low there if the map it learned on the training codes does not
+extend. This script scores two decoders on the same adapted embeddings:
+
+  training fit   fitted on the training combinations, as the run's metric (its R^2 reproduces
+                 id/r2_ood_hot{k} up to the order of float reductions; --check asserts it)
+  held-out fit   fitted on the held-out 1- to 3-hot codes themselves, two folds (each task scored
+                 by the decoder fitted on the other fold)
+
+A high held-out fit beside a low training fit says the embedding does encode the held-out codes
+linearly, and the shortfall is the decoder's extrapolation; both low says the student has not
+identified the modules there.
+
+    PYTHONPATH=build/python python3 examples/theory_decoder.py [--check] RUN_DIR [RUN_DIR ...]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+import hypercomp as hc
+
+HOT = (1, 2, 3)
+
+
+def ridge(x, y, l2, intercept):
+    """A ridge decoder as trainer/identification.cpp fits it: a function of embeddings."""
+    mx = x.mean(0) if intercept else np.zeros(x.shape[1])
+    my = y.mean(0) if intercept else np.zeros(y.shape[1])
+    xc, yc = x - mx, y - my
+    n, f = xc.shape
+    if f <= n:
+        w = np.linalg.solve(xc.T @ xc + l2 * np.eye(f), xc.T @ yc)
+    else:  # more features than tasks: the dual form, as there
+        w = xc.T @ np.linalg.solve(xc @ xc.T + l2 * np.eye(n), yc)
+    return lambda e: (e - mx) @ w + my
+
+
+def r2(y, pred):
+    """Mean over the code's columns that vary of 1 - residual / total sum of squares."""
+    tot = ((y - y.mean(0)) ** 2).sum(0)
+    res = ((y - pred) ** 2).sum(0)
+    defined = tot > 1e-12
+    return float(np.mean(1.0 - res[defined] / tot[defined]))
+
+
+def embeddings(policy, name, limit):
+    """The adapted fast parameters (flattened) and true codes of an evaluation set's first tasks."""
+    xs, ys = [], []
+    for data in policy.eval_data(name):
+        if len(xs) == limit:
+            break
+        fast = policy.adapt(data).fast
+        xs.append(np.concatenate([np.ravel(v) for v in fast.values()]).astype(np.float64))
+        ys.append(np.asarray(data["latent"], np.float64))
+    return np.array(xs), np.array(ys)
+
+
+def analyse(run_dir, check):
+    policy = hc.load_run(run_dir)
+    if policy.family.config["name"] != "theory":
+        raise SystemExit(f"{run_dir}: a theory run is needed, this one is "
+                         f"{policy.family.config['name']}")
+    ev = policy.config["eval"]
+    limit, l2, icpt = int(ev["identification_tasks"]), float(ev["ridge_l2"]), ev["ridge_intercept"]
+    xf, yf = embeddings(policy, "test", limit)
+    decode = ridge(xf, yf, l2, icpt)
+    held = {k: embeddings(policy, f"ood_hot{k}", limit) for k in HOT}
+    # Two folds over the pooled held-out tasks: alternate tasks of every set.
+    pred_held = {}
+    for fold in (0, 1):
+        fit_x = np.concatenate([held[k][0][1 - fold::2] for k in HOT])
+        fit_y = np.concatenate([held[k][1][1 - fold::2] for k in HOT])
+        decode_fold = ridge(fit_x, fit_y, l2, icpt)
+        for k in HOT:
+            pred_held.setdefault(k, np.zeros_like(held[k][1]))[fold::2] = decode_fold(
+                held[k][0][fold::2])
+    final = {}
+    if check:
+        summary = os.path.join(run_dir, "summary.json")
+        if not os.path.exists(summary):
+            raise SystemExit(f"{summary}: missing; --check needs a finished run's final evaluation")
+        with open(summary) as fh:
+            final = json.load(fh)["final"]
+    print(f"{run_dir}: support {policy.family.config['tasks']}"
+          f"{' (continuous)' if policy.family.config.get('continuous') else ''}")
+    print("  set       tasks  training fit  held-out fit")
+    rows = []
+    for k in HOT:
+        x, y = held[k]
+        rows.append((r2(y, decode(x)), r2(y, pred_held[k])))
+        print(f"  ood_hot{k}  {len(y):5d}  {rows[-1][0]:12.3f}  {rows[-1][1]:12.3f}")
+    mean = np.mean(rows, axis=0)
+    print(f"  mean             {mean[0]:12.3f}  {mean[1]:12.3f}")
+    if check:
+        # The run adapts tasks in batches and decodes in float64 from float32 embeddings, as
+        # here; batching changes the embeddings' last bits (about 1e-7 relative), which the
+        # R^2 of a well-conditioned fit inherits: 1e-4 leaves room for ill-conditioned ones.
+        worst = max(abs(rows[i][0] - final[f"id/r2_ood_hot{k}"]) for i, k in enumerate(HOT))
+        print(f"  check: training fit within {worst:.1e} of the run's id/r2_ood_hot1..3")
+        if worst > 1e-4:
+            raise SystemExit(f"{run_dir}: the training fit differs from the run's R^2 by "
+                             f"{worst:.1e}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run directories of theory runs")
+    parser.add_argument("--check", action="store_true",
+                        help="compare the training fit with the run's id/r2_ood_hot1..3")
+    args = parser.parse_args()
+    for run in args.runs:
+        analyse(run, args.check)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
