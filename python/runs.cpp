@@ -66,6 +66,9 @@ class Adapted {
   // for a hypernetwork its "embedding", the code the identification metrics decode.
   py::dict fast() const {
     const std::vector<std::string> names = run_->policy->fast_names();
+    if (names.size() != fast_.size())
+      throw Error(fmt::format("fast: the policy names {} fast parameters but adapted {}",
+                              names.size(), fast_.size()));
     py::dict out;
     for (size_t i = 0; i < names.size(); ++i) {
       const torch::Tensor t = fast_[i][0].detach().to(torch::kFloat32).contiguous();

@@ -192,4 +192,6 @@ def test_adapted_fast_and_theory_decoder_example(theory_run):
     rows = [line.split() for line in r.stdout.splitlines() if line.startswith("  ood_hot")]
     assert [w[0] for w in rows] == ["ood_hot1", "ood_hot2", "ood_hot3"]
     assert all(int(w[1]) == 16 for w in rows)  # eval.identification_tasks of the fixture
+    # R^2 of either decoder: finite, at most 1
+    assert all(np.isfinite(float(v)) and float(v) <= 1.0 for w in rows for v in w[2:4])
     assert "check: training fit within" in r.stdout
