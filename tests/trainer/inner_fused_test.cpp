@@ -13,17 +13,18 @@ struct Case {
   std::string optimizer;
   bool learn_init;
   TargetKind kind;
+  int hidden = 8;  // 8: the kernel for any width; multiples of 16: the vectorised one
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.optimizer << (c.learn_init ? "_learned_init" : "_fixed_init") << "_"
-      << tasks::to_string(c.kind);
+      << tasks::to_string(c.kind) << "_hidden" << c.hidden;
 }
 
 agents::PolicyConfig input_row_hnet(const Case& c) {
   agents::PolicyConfig pc;
   pc.name = agents::PolicyKind::kHnetLinear;
-  pc.hidden = 8;
+  pc.hidden = c.hidden;
   pc.num_hidden = 1;
   pc.templates = 4;
   pc.adapt = agents::AdaptRows::kInput;
@@ -44,11 +45,11 @@ LearnerConfig learner_config(const Case& c, bool fused) {
   return l;
 }
 
-// Float32 sums in another order: the longest here has rows x hidden = 48 terms of order one,
-// whose rounding is at most 48 * 6e-8 = 3e-6 relative and typically 7 * 6e-8 = 4e-7; twelve
-// inner steps carry such differences forward without amplifying them much (Adam divides by
-// sqrt(v), of the same order as the gradient). 1e-4 of the quantities' scale leaves a wide
-// margin over rounding while any difference of arithmetic (a missed term, a wrong scale, a
+// Float32 sums in another order: the longest here has inputs x hidden = 6 x 64 = 384 terms of
+// order one, whose rounding is at most 384 * 6e-8 = 2.3e-5 relative and typically 20 * 6e-8 =
+// 1.2e-6; twelve inner steps carry such differences forward without amplifying them much (Adam
+// divides by sqrt(v), of the same order as the gradient). 1e-4 of the quantities' scale leaves a
+// wide margin over rounding while any difference of arithmetic (a missed term, a wrong scale, a
 // misplaced mask) shows at order one.
 double scaled_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return ((a - b).abs().max() / (1.0 + b.abs().max())).item<double>();
@@ -83,7 +84,10 @@ INSTANTIATE_TEST_SUITE_P(Cases, FusedInner,
                          ::testing::Values(Case{"adam", false, TargetKind::kRegression},
                                            Case{"adam", true, TargetKind::kRegression},
                                            Case{"adamw", true, TargetKind::kValues},
-                                           Case{"sgd", false, TargetKind::kActions}));
+                                           Case{"sgd", false, TargetKind::kActions},
+                                           Case{"adam", false, TargetKind::kRegression, 16},
+                                           Case{"adam", true, TargetKind::kRegression, 32},
+                                           Case{"adamw", true, TargetKind::kValues, 64}));
 
 TEST(FusedInner, AppliesOnlyWhereItComputesTheSameThing) {
   const Batch b =
