@@ -123,9 +123,9 @@ inline void store16(float* p, const W& v) {
   std::memcpy(p, &v, sizeof v);
 }
 // A pair's halves are loaded and stored as whole 8-float vectors: a memcpy of the 64-byte pair
-// is done in 16-byte pieces through the stack, with the same stalls as above. (GCC's vector types
-// may alias their element type.)
-typedef float Vec8Unaligned __attribute__((vector_size(32), aligned(4)));
+// is done in 16-byte pieces through the stack, with the same stalls as above. The type may alias
+// the floats it is read from, as GCC's own unaligned intrinsic types do.
+typedef float Vec8Unaligned __attribute__((vector_size(32), aligned(4), may_alias));
 template <>
 inline Pair8 load16<Pair8>(const float* p) {
   return {*reinterpret_cast<const Vec8Unaligned*>(p),
