@@ -18,7 +18,11 @@ extrapolation. The held-out fit is not a test of identification: the two folds s
 sets, so it says only that the held-out codes can be read off the embeddings linearly, which
 doomed supports achieve too (R^2 0.88 for two_triples at 3,000 steps).
 
-    PYTHONPATH=build/python python3 examples/theory_decoder.py [--check] RUN_DIR [RUN_DIR ...]
+    PYTHONPATH=build/python python3 examples/theory_decoder.py [--check] [--inner-steps K]
+        RUN_DIR [RUN_DIR ...]
+
+--inner-steps adapts with K steps instead of the run's learner.inner_steps (examples/
+theory_inner_steps.py: whether the held-out embeddings are reached); --check needs the run's own.
 """
 import argparse
 import json
@@ -53,32 +57,36 @@ def r2(y, pred):
     return float(np.mean(1.0 - res[defined] / tot[defined]))
 
 
-def embeddings(policy, name, limit):
+def embeddings(policy, name, limit, steps):
     """The adapted fast parameters (flattened) and true codes of an evaluation set's first tasks."""
     xs, ys = [], []
     for data in policy.eval_data(name):
         if len(xs) == limit:
             break
-        fast = policy.adapt(data).fast
+        fast = policy.adapt(data, inner_steps=steps).fast
         xs.append(np.concatenate([np.ravel(v) for v in fast.values()]).astype(np.float64))
         ys.append(np.asarray(data["latent"], np.float64))
     return np.array(xs), np.array(ys)
 
 
-def analyse(run_dir, check):
+def analyse(run_dir, check, steps):
     policy = hc.load_run(run_dir)
     if policy.family.config["name"] != "theory":
         raise SystemExit(f"{run_dir}: a theory run is needed, this one is "
                          f"{policy.family.config['name']}")
     ev = policy.config["eval"]
     limit, l2, icpt = int(ev["identification_tasks"]), float(ev["ridge_l2"]), ev["ridge_intercept"]
-    xf, yf = embeddings(policy, "test", limit)
+    if check and steps is not None and steps != int(policy.config["learner"]["inner_steps"]):
+        raise SystemExit(f"{run_dir}: --check compares with the run's own evaluation, adapted with "
+                         f"learner.inner_steps = {policy.config['learner']['inner_steps']}, not "
+                         f"--inner-steps {steps}")
+    xf, yf = embeddings(policy, "test", limit, steps)
     decode = ridge(xf, yf, l2, icpt)
     missing = [k for k in HOT if k not in policy.eval_sets()]
     if missing:
         raise SystemExit(f"{run_dir}: no evaluation set {', '.join(missing)}; the decoder is "
                          "scored on the 1- to 3-hot held-out sets (family.num_modules >= 3)")
-    held = {k: embeddings(policy, k, limit) for k in HOT}
+    held = {k: embeddings(policy, k, limit, steps) for k in HOT}
     # Two folds over the pooled held-out tasks: alternate tasks of every set.
     pred_held = {}
     for fold in (0, 1):
@@ -96,7 +104,8 @@ def analyse(run_dir, check):
         with open(summary) as fh:
             final = json.load(fh)["final"]
     print(f"{run_dir}: support {policy.family.config['tasks']}"
-          f"{' (continuous)' if policy.family.config.get('continuous') else ''}")
+          f"{' (continuous)' if policy.family.config.get('continuous') else ''}"
+          f"{f', adapted with {steps} inner steps' if steps is not None else ''}")
     print("  set       tasks  training fit  held-out fit")
     rows = []
     for k in HOT:
@@ -127,9 +136,13 @@ def main():
     parser.add_argument("runs", nargs="+", help="run directories of theory runs")
     parser.add_argument("--check", action="store_true",
                         help="compare the training fit with the run's id/r2_ood_hot1..3")
+    parser.add_argument("--inner-steps", type=int, default=None,
+                        help="adapt with this many inner steps (default: the run's own)")
     args = parser.parse_args()
+    if args.inner_steps is not None and args.inner_steps < 0:
+        parser.error(f"--inner-steps: expected a count >= 0, got {args.inner_steps}")
     for run in args.runs:
-        analyse(run, args.check)
+        analyse(run, args.check, args.inner_steps)
 
 
 if __name__ == "__main__":

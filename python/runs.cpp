@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -24,8 +25,15 @@ namespace {
 // A policy adapted to one task: outputs and actions for observations of that task.
 class Adapted {
  public:
-  Adapted(std::shared_ptr<trainer::LoadedRun> run, agents::Fast fast)
-      : run_(std::move(run)), fast_(std::move(fast)) {}
+  Adapted(std::shared_ptr<trainer::LoadedRun> run, trainer::Adapted a)
+      : run_(std::move(run)),
+        fast_(std::move(a.fast)),
+        support_before_(a.support_before[0].item<double>()),
+        support_after_(a.support_after[0].item<double>()) {}
+
+  // The support loss before the first and before the last inner step (trainer::Adapted).
+  double support_loss_before() const { return support_before_; }
+  double support_loss_after() const { return support_after_; }
 
   // One observation (any shape with input_dim values) gives one row; [N, ...] gives N rows.
   py::array_t<float> outputs(const py::handle& obs) const {
@@ -113,6 +121,7 @@ class Adapted {
 
   std::shared_ptr<trainer::LoadedRun> run_;
   agents::Fast fast_;
+  double support_before_, support_after_;
 };
 
 class Run {
@@ -123,8 +132,9 @@ class Run {
   const tasks::TaskFamily& family() const { return *run_->config.family; }
 
   // Adapts on the support set of `data`: a dict from Family.task_data (its "support", and its
-  // "latent", which task-conditioned imitation runs use instead), or a dataset dict.
-  Adapted adapt(const py::dict& data) const {
+  // "latent", which task-conditioned imitation runs use instead), or a dataset dict; with
+  // `inner_steps` instead of the run's learner.inner_steps.
+  Adapted adapt(const py::dict& data, std::optional<int> inner_steps) const {
     const tasks::TaskFamily& f = family();
     tasks::TaskData td;
     const bool whole = data.contains("support");
@@ -143,15 +153,15 @@ class Run {
           "add its 'latent'");
     }
     td.task = f.task_space().task(data.contains("task") ? data["task"].cast<int64_t>() : 0);
-    agents::Fast fast;
+    trainer::Adapted a;
     {
       py::gil_scoped_release free;
       const std::vector<int64_t> ids = {td.task.id};
       const std::vector<uint64_t> seeds = {0};
       const trainer::Batch b = trainer::pack(f, std::span(&td, 1), ids, seeds, f.binary_inputs());
-      fast = run_->learner->adapt(b).fast;
+      a = run_->learner->adapt(b, inner_steps);
     }
-    return Adapted(run_, std::move(fast));
+    return Adapted(run_, std::move(a));
   }
 
   // The run's evaluation sets: [{"name", "tasks", "seeds", "held_out"}] (trainer::make_eval_sets).
@@ -197,10 +207,12 @@ PYBIND11_MODULE(_runs, m) {
   py::class_<Adapted>(m, "Adapted")
       .def("outputs", &Adapted::outputs, py::arg("observations"))
       .def("act", &Adapted::act, py::arg("observations"))
-      .def_property_readonly("fast", &Adapted::fast);
+      .def_property_readonly("fast", &Adapted::fast)
+      .def_property_readonly("support_loss_before", &Adapted::support_loss_before)
+      .def_property_readonly("support_loss_after", &Adapted::support_loss_after);
   py::class_<Run>(m, "Run")
       .def(py::init<const std::string&, bool>(), py::arg("dir"), py::arg("best"))
-      .def("adapt", &Run::adapt, py::arg("data"))
+      .def("adapt", &Run::adapt, py::arg("data"), py::arg("inner_steps") = py::none())
       .def("eval_sets", &Run::eval_sets)
       .def_property_readonly("info", &Run::info);
 }

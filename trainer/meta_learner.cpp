@@ -1,10 +1,12 @@
 #include "trainer/meta_learner.h"
 
 #include "agents/tensor_cache.h"
+#include "base/error.h"
 #include "base/parallel.h"
 #include "trainer/inner_fused.h"
 
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
 
@@ -44,21 +46,22 @@ void Learner::for_shards(size_t n, const std::function<void(size_t)>& fn) {
   });
 }
 
-Adapted Learner::adapt_inner(const Batch& b, bool create_graph, agents::Features* fs_out) {
+Adapted Learner::adapt_inner(const Batch& b, int steps, bool create_graph,
+                             agents::Features* fs_out) {
   if (!create_graph && !fs_out && config_.fused_inner)
-    if (auto a = adapt_fused(*policy_, b, inner_, config_.inner_steps)) return std::move(*a);
+    if (auto a = adapt_fused(*policy_, b, inner_, steps)) return std::move(*a);
   agents::Features fs = policy_->encode(b.support.x);
   if (!create_graph && fs.h.defined()) fs.h = fs.h.detach();
   Adapted a;
   a.fast = policy_->init_fast(b.tasks);
   InnerOptimizer::State state = inner_.init(a.fast);
-  for (int k = 0; k < config_.inner_steps; ++k) {
+  for (int k = 0; k < steps; ++k) {
     auto [loss, grads] = policy_->loss_and_grad(a.fast, fs, b.support.y, create_graph);
     if (k == 0) a.support_before = loss;
     a.support_after = loss;
     a.fast = inner_.step(a.fast, grads, state);
   }
-  if (config_.inner_steps == 0) {
+  if (steps == 0) {
     torch::NoGradGuard no_grad;
     a.support_before = a.support_after =
         agents::task_loss(policy_->forward(a.fast, fs), b.support.y);
@@ -85,7 +88,7 @@ Learner::ShardResult Learner::shard_step(const Batch& b, int64_t total_tasks) {
             agents::task_loss(policy_->forward(fast, policy_->encode(b.query.x)), b.query.y)) *
            0.5;
   } else {
-    const Adapted a = adapt_inner(b, !config_.first_order, nullptr);
+    const Adapted a = adapt_inner(b, config_.inner_steps, !config_.first_order, nullptr);
     r.before = a.support_before.sum().item<double>();
     r.after = a.support_after.sum().item<double>();
     precision.emplace(config_.precision);
@@ -176,8 +179,11 @@ void Learner::set_outer_lr(double lr) {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
-Adapted Learner::adapt(const Batch& b) {
+Adapted Learner::adapt(const Batch& b, std::optional<int> inner_steps) {
   if (imitation()) {
+    if (inner_steps)
+      throw ConfigError(
+          "inner_steps: this run imitates given the true task latent and takes no inner steps");
     torch::NoGradGuard no_grad;
     Adapted a;
     a.fast = policy_->fast_from_latent(b.latents);
@@ -186,7 +192,10 @@ Adapted Learner::adapt(const Batch& b) {
         agents::task_loss(policy_->forward(a.fast, fs), b.support.y);
     return a;
   }
-  Adapted a = adapt_inner(b, /*create_graph=*/false, nullptr);
+  if (inner_steps && *inner_steps < 0)
+    throw ConfigError(fmt::format("inner_steps: expected a count >= 0, got {}", *inner_steps));
+  Adapted a =
+      adapt_inner(b, inner_steps.value_or(config_.inner_steps), /*create_graph=*/false, nullptr);
   for (auto& f : a.fast) f = f.detach();
   a.support_before = a.support_before.detach();
   a.support_after = a.support_after.detach();

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "agents/policy.h"
@@ -53,8 +54,10 @@ class Learner {
   // per policy parameter.
   std::vector<torch::Tensor> meta_gradient(const std::vector<Batch>& shards, StepStats& stats);
   // Fast parameters for each task of `b`: adapted on its support set (meta-learning; no graph
-  // for a meta-gradient is kept) or derived from the true latent (imitation).
-  Adapted adapt(const Batch& b);
+  // for a meta-gradient is kept) or derived from the true latent (imitation). `inner_steps`
+  // replaces learner.inner_steps for this call (meta-learning only): what adaptation reaches
+  // with more or fewer steps than the policy was trained with.
+  Adapted adapt(const Batch& b, std::optional<int> inner_steps = std::nullopt);
   // Runs fn(i) for every shard index in parallel the way steps do (one torch thread each).
   void for_shards(size_t n, const std::function<void(size_t)>& fn);
 
@@ -79,7 +82,8 @@ class Learner {
     double loss = 0, before = 0, after = 0;
   };
   ShardResult shard_step(const Batch& b, int64_t total_tasks);
-  Adapted adapt_inner(const Batch& b, bool create_graph, agents::Features* support_features);
+  Adapted adapt_inner(const Batch& b, int steps, bool create_graph,
+                      agents::Features* support_features);
   void sum_across_ranks(std::vector<torch::Tensor>& grads, StepStats& stats);
 
   agents::Policy policy_;

@@ -290,12 +290,16 @@ class Policy:
         config = dict(info["family_config"])
         self.family = Family(config.pop("name"), **config)
 
-    def adapt(self, data):
+    def adapt(self, data, inner_steps=None):
         """The policy adapted on a support set: `data` is Family.task_data(task, seed) (its
         "support", and its "latent" for task-conditioned imitation runs) or a dataset dict
-        {"inputs", "labels" or "targets", ...}. Returns an object with act(observations) and
-        outputs(observations) (one observation, or a batch [N, ...])."""
-        return self._run.adapt(data)
+        {"inputs", "labels" or "targets", ...}. `inner_steps` replaces the run's
+        learner.inner_steps for this adaptation (meta-learning runs only): what adaptation reaches
+        with more or fewer steps than training used. Returns an object with act(observations)
+        and outputs(observations) (one observation, or a batch [N, ...]), the adapted parameters
+        `fast` ({name: array}), and `support_loss_before` / `support_loss_after` (the support
+        loss before the first and before the last inner step)."""
+        return self._run.adapt(data, inner_steps)
 
     def eval_sets(self):
         """The run's evaluation sets, {name: (task ids, data seeds)}, as `hypercomp eval` uses

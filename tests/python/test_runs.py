@@ -195,3 +195,37 @@ def test_adapted_fast_and_theory_decoder_example(theory_run):
     # R^2 of either decoder: finite, at most 1
     assert all(np.isfinite(float(v)) and float(v) <= 1.0 for w in rows for v in w[2:4])
     assert "check: training fit within" in r.stdout
+
+
+def test_adapt_with_other_inner_steps_and_the_inner_steps_example(theory_run):
+    policy = hc.load_run(theory_run)
+    own = int(policy.config["learner"]["inner_steps"])
+    data = next(iter(policy.eval_data("test")))
+    default, same = policy.adapt(data), policy.adapt(data, inner_steps=own)
+    np.testing.assert_array_equal(default.fast["embedding"], same.fast["embedding"])
+    assert default.support_loss_after == same.support_loss_after
+    start = policy.adapt(data, inner_steps=0)
+    assert start.support_loss_before == start.support_loss_after == default.support_loss_before
+    assert not np.array_equal(start.fast["embedding"], default.fast["embedding"])
+    with pytest.raises(hc.ConfigError, match="inner_steps: expected a count >= 0, got -1"):
+        policy.adapt(data, inner_steps=-1)
+    # --check: the rows at the run's own inner steps reproduce its evaluation, so the other rows
+    # are the same adaptation with only the step count changed.
+    r = subprocess.run([sys.executable, os.path.join(SOURCE, "examples/theory_inner_steps.py"),
+                        "--tasks", "0", "--steps", f"0,{own},100", "--sets", "test,ood_hot2",
+                        "--check", str(theory_run)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines() if re.match(r"  (test|ood_hot)", line)]
+    assert [(w[0], int(w[2])) for w in rows] == [
+        (s, k) for s in ("test", "ood_hot2") for k in (0, own, 100)]
+    support = {(w[0], int(w[2])): float(w[3]) for w in rows}
+    # Adapting lowers the support loss it fits (the starting point is where 0 steps leave it).
+    assert support[("test", 100)] < support[("test", 0)]
+    assert "check: query rel. loss at" in r.stdout
+    r = subprocess.run([sys.executable, os.path.join(SOURCE, "examples/theory_inner_steps.py"),
+                        "--check", str(theory_run)], capture_output=True, text=True)
+    assert r.returncode != 0 and "--check needs --tasks 0" in r.stderr
+    r = subprocess.run([sys.executable, os.path.join(SOURCE, "examples/theory_decoder.py"),
+                        "--check", "--inner-steps", "100", str(theory_run)],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "--check compares with the run's own evaluation" in r.stderr

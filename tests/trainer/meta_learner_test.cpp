@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "families/registry.h"
 #include "tests/trainer/helpers.h"
 #include "trainer/meta_learner.h"
@@ -211,6 +212,54 @@ INSTANTIATE_TEST_SUITE_P(FamiliesAndPolicies, InnerLoop,
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + std::get<1>(info.param);
                          });
+
+// adapt(b, k) runs k inner steps in place of learner.inner_steps: the configured count gives the
+// same parameters bitwise, 0 keeps the starting point, more steps continue the same trajectory
+// (so the support loss before the last step of 20 is the one after 19 of them). An imitation
+// learner takes no inner steps and refuses a count.
+TEST(Learner, AdaptTakesTheGivenInnerSteps) {
+  const auto family = families::make_family("theory");
+  agents::PolicyConfig pc;
+  pc.name = agents::PolicyKind::kHnetLinear;
+  agents::Policy p = agents::make_policy(pc, {family->input_dim(), family->output_dim(), 0}, 4);
+  LearnerConfig lc;
+  lc.inner_steps = 5;
+  lc.inner_lr = 0.1;  // stable for hypernetworks (InnerLoop above)
+  Learner learner(p, lc, 1, true);
+  std::vector<int64_t> ids;
+  std::vector<uint64_t> seeds;
+  training_tasks(*family, 4, 0, 4, ids, seeds);
+  const Batch b = make_batches(*family, ids, seeds, 1)[0];
+  const Adapted own = learner.adapt(b), five = learner.adapt(b, 5), none = learner.adapt(b, 0);
+  const agents::Fast init = p->init_fast(b.tasks);
+  ASSERT_EQ(own.fast.size(), five.fast.size());
+  for (size_t i = 0; i < own.fast.size(); ++i) {
+    EXPECT_TRUE(torch::equal(own.fast[i], five.fast[i])) << "fast parameter " << i;
+    EXPECT_TRUE(torch::equal(none.fast[i], init[i].expand_as(none.fast[i]))) << "parameter " << i;
+    EXPECT_FALSE(torch::equal(own.fast[i], none.fast[i])) << "parameter " << i;
+  }
+  EXPECT_TRUE(torch::equal(none.support_before, none.support_after));
+  EXPECT_TRUE(torch::equal(own.support_before, none.support_before));
+  const Adapted longer = learner.adapt(b, 20), nineteen = learner.adapt(b, 19);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor after19 =
+      agents::task_loss(p->forward(nineteen.fast, p->encode(b.support.x)), b.support.y);
+  // The same parameters, the loss summed in another order (the fused inner loop sums its own):
+  // two float32 sums of ~10^3 positive terms differ by at most about 2 x 10^3 x 6e-8.
+  EXPECT_TRUE(torch::allclose(longer.support_after, after19, 2e-4, 0.0))
+      << longer.support_after << " vs " << after19;
+  EXPECT_LT(longer.support_after.mean().item<double>(), own.support_after.mean().item<double>());
+  EXPECT_THROW(learner.adapt(b, -1), ConfigError);
+
+  LearnerConfig ic;
+  ic.name = LearnerKind::kImitation;
+  Learner imitation(
+      agents::make_policy(
+          pc, {family->input_dim(), family->output_dim(), family->task_space().latent_dim()}, 4),
+      ic, 1, true);
+  EXPECT_NO_THROW(imitation.adapt(b));
+  EXPECT_THROW(imitation.adapt(b, 3), ConfigError);
+}
 
 // The meta-batch is cut into a fixed number of shards whatever the thread count, each shard is
 // computed by one thread with one torch thread, and shard gradients are summed in shard order.
