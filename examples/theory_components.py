@@ -17,8 +17,6 @@ test of identification; for a disconnected one, the sets across are.
 the run's own evaluation (summary.json), which validates the split's arithmetic.
 """
 import argparse
-import json
-import os
 import sys
 
 import numpy as np
@@ -57,13 +55,7 @@ def analyse(run_dir, check):
     comp = components(trained, f.config["num_modules"])
     print(f"{run_dir}: support {f.config['tasks']}; {len(set(comp))} component(s)")
     print("  set       where   sets     tasks  rel. loss")
-    final = {}
-    if check:
-        summary = os.path.join(run_dir, "summary.json")
-        if not os.path.exists(summary):
-            raise SystemExit(f"{summary}: missing; --check needs a finished run's final evaluation")
-        with open(summary) as fh:
-            final = json.load(fh)["final"]
+    final = policy.final_metrics() if check else {}
     worst = 0.0
     for name in policy.eval_sets():
         if not name.startswith("ood_hot"):

@@ -25,8 +25,6 @@ doomed supports achieve too (R^2 0.88 for two_triples at 3,000 steps).
 theory_inner_steps.py: whether the held-out embeddings are reached); --check needs the run's own.
 """
 import argparse
-import json
-import os
 import sys
 
 import numpy as np
@@ -96,13 +94,7 @@ def analyse(run_dir, check, steps):
         for k in HOT:
             pred_held.setdefault(k, np.zeros_like(held[k][1]))[fold::2] = decode_fold(
                 held[k][0][fold::2])
-    final = {}
-    if check:
-        summary = os.path.join(run_dir, "summary.json")
-        if not os.path.exists(summary):
-            raise SystemExit(f"{summary}: missing; --check needs a finished run's final evaluation")
-        with open(summary) as fh:
-            final = json.load(fh)["final"]
+    final = policy.final_metrics() if check else {}
     print(f"{run_dir}: support {policy.family.config['tasks']}"
           f"{' (continuous)' if policy.family.config.get('continuous') else ''}"
           f"{f', adapted with {steps} inner steps' if steps is not None else ''}")

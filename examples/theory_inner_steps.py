@@ -17,8 +17,6 @@ steps point at the inner loop; a support loss that stays high points at the stud
 it needs --tasks 0 (every task of each set, as the evaluation scores them).
 """
 import argparse
-import json
-import os
 import sys
 
 import numpy as np
@@ -49,11 +47,7 @@ def analyse(run_dir, steps, tasks, sets, check):
             raise SystemExit("--check needs --tasks 0: the evaluation scores every task of a set")
         if own not in steps:
             raise SystemExit(f"--check needs the run's own inner steps ({own}) among --steps")
-        summary = os.path.join(run_dir, "summary.json")
-        if not os.path.exists(summary):
-            raise SystemExit(f"{summary}: missing; --check needs a finished run's final evaluation")
-        with open(summary) as fh:
-            final = json.load(fh)["final"]
+        final = policy.final_metrics()
     print(f"{run_dir}: support {policy.family.config['tasks']}"
           f"{' (continuous)' if policy.family.config.get('continuous') else ''}, step "
           f"{policy.step}, trained with {own} inner steps")

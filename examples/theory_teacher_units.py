@@ -16,7 +16,6 @@ before they were reported) are re-evaluated with `hypercomp eval` (--hypercomp, 
 $HYPERCOMP_BIN, else build/app/hypercomp).
 """
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -47,9 +46,9 @@ def teacher_head(family):
     return head, power / power.sum(), residual
 
 
-def unit_alignments(run_dir, binary):
-    with open(os.path.join(run_dir, "summary.json")) as fh:
-        final = json.load(fh)["final"]
+def unit_alignments(policy, binary):
+    run_dir = policy.dir
+    final = policy.final_metrics()
     keys = sorted((k for k in final if re.fullmatch(r"id/alignment_hidden_\d+", k)),
                   key=lambda k: int(k.rsplit("_", 1)[1]))
     if keys:
@@ -77,12 +76,13 @@ def main():
     ap.add_argument("--hypercomp", default=os.environ.get("HYPERCOMP_BIN", "build/app/hypercomp"))
     args = ap.parse_args()
     for run_dir in args.runs:
-        family = hc.load_run(run_dir).family
+        policy = hc.load_run(run_dir)
+        family = policy.family
         if family.config["name"] != "theory":
             raise SystemExit(f"{run_dir}: a theory run is needed, this one is "
                              f"{family.config['name']}")
         head, share, residual = teacher_head(family)
-        align, source = unit_alignments(run_dir, args.hypercomp)
+        align, source = unit_alignments(policy, args.hypercomp)
         if len(align) != len(share):
             raise SystemExit(f"{run_dir}: {len(align)} unit alignments for {len(share)} units")
         rho = np.corrcoef(ranks(align), ranks(share))[0, 1]

@@ -9,6 +9,9 @@ trained runs (docs/python.md).
 
 LibTorch is loaded only by `load_run`, the one thing that needs tensors.
 """
+import json
+import os
+
 from hypercomp import _core, spaces
 from hypercomp._core import ConfigError, EnvError, Error, closed_loop_seed, derive_seed
 
@@ -318,6 +321,16 @@ class Policy:
         s = sets[name]
         return (self.family.task_data(int(task), int(seed), s["held_out"])
                 for task, seed in zip(s["tasks"], s["seeds"]))
+
+    def final_metrics(self):
+        """The run's final evaluation, {metric: value}: the "final" of its summary.json, written
+        when the run finishes (`hypercomp eval` rewrites it). A run that has not finished has
+        none: ConfigError naming the file."""
+        path = os.path.join(self.dir, "summary.json")
+        if not os.path.exists(path):
+            raise ConfigError(f"{path}: missing; a finished run's final evaluation is needed")
+        with open(path) as fh:
+            return json.load(fh)["final"]
 
     def __repr__(self):
         return f"hypercomp.load_run({self.dir!r}): step {self.step}"

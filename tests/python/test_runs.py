@@ -229,3 +229,14 @@ def test_adapt_with_other_inner_steps_and_the_inner_steps_example(theory_run):
                         "--check", "--inner-steps", "100", str(theory_run)],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "--check compares with the run's own evaluation" in r.stderr
+
+
+def test_final_metrics_are_the_summary_and_an_unfinished_run_is_named(theory_run, tmp_path):
+    policy = hc.load_run(theory_run)
+    assert policy.final_metrics() == json.loads((theory_run / "summary.json").read_text())["final"]
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    for name in ("config.yaml", "checkpoint.pt"):
+        (unfinished / name).write_bytes((theory_run / name).read_bytes())
+    with pytest.raises(hc.ConfigError, match=r"unfinished/summary.json: missing"):
+        hc.load_run(unfinished).final_metrics()
