@@ -221,6 +221,18 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
     for (size_t k = 0; k < n; ++k)
       line += fmt::format(" | {} {:.3f} (chance {:.3f})", r.subroutines[k], r.full[k], r.chance[k]);
     say_once(line);
+    // Every separation averages over all subroutines, so one that the full model performs at
+    // chance leaves this model unscored; say so now rather than after hours of mask training.
+    std::vector<std::string> flat;
+    for (size_t k = 0; k < n; ++k)
+      if (!scorable(r.chance[k], r.full[k], config.score))
+        flat.push_back(fmt::format("{} (lift {:+.3f})", r.subroutines[k], r.full[k] - r.chance[k]));
+    if (!flat.empty())
+      say_once(fmt::format(
+          "{} [{} mask]: warning: the full model is within 0.02 of chance on {}: its normalised "
+          "scores there are undefined, and so is every separation, which averages over all "
+          "subroutines; this model's masks will not be scored (score: clamped scores them)",
+          model.label, name_of(target), fmt::join(flat, ", ")));
   }
   int64_t all_weights = 0;
   for (const MaskUnit& u : r.units) all_weights += u.numel();

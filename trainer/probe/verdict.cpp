@@ -11,9 +11,13 @@ namespace hc::probe {
 // Below this lift over chance the full model performs nothing a score could be a share of.
 constexpr double kMinLift = 0.02;
 
+bool scorable(double chance, double full, ScoreKind kind) {
+  return kind == ScoreKind::kClamped || full - chance >= kMinLift;
+}
+
 double subroutine_score(double acc, double chance, double full, ScoreKind kind) {
   if (kind == ScoreKind::kClamped) return std::max(acc - chance, 0.0);
-  if (full - chance < kMinLift) return std::nan("");
+  if (!scorable(chance, full, kind)) return std::nan("");
   return (acc - chance) / (full - chance);
 }
 

@@ -25,6 +25,8 @@ namespace hc::probe {
 // below 0: worse than chance; NaN when the full model is within 0.02 of chance); clamped,
 // max(acc - chance, 0), the reference's max(acc, chance) up to a constant.
 double subroutine_score(double acc, double chance, double full, ScoreKind kind);
+// Whether `subroutine_score` is defined for a subroutine whose full model scores `full`.
+bool scorable(double chance, double full, ScoreKind kind);
 // Score on subroutine `target` minus the mean score over the others.
 double separation(const std::vector<double>& acc, const std::vector<double>& chance,
                   const std::vector<double>& full, size_t target, ScoreKind kind);

@@ -50,9 +50,11 @@ std::vector<Verdict> verdicts(ControlKind kind, MaskTarget target, const ProbeCo
     const ModelProbe r = probe(*models[m].family, models[m].model(), target, config, {});
     // The trained controls must do the task, or their verdicts test nothing.
     EXPECT_EQ(r.full.size(), 2u);
-    if (kind != ControlKind::kUntrained)
-      for (size_t k = 0; k < r.full.size(); ++k)
+    if (kind != ControlKind::kUntrained) {
+      for (size_t k = 0; k < r.full.size(); ++k) {
         EXPECT_GT(r.full[k], 0.9) << models[m].label << " subroutine " << r.subroutines[k];
+      }
+    }
     for (const SubroutineProbe& p : r.probes) {
       const auto s = score_masks(r, p, static_cast<int>(m), config.score);
       by_sub[p.index].insert(by_sub[p.index].end(), s.begin(), s.end());

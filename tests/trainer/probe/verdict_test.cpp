@@ -22,6 +22,11 @@ TEST(ProbeVerdict, ScoresAreSharesOfTheFullModelsLift) {
   EXPECT_NEAR(subroutine_score(0.55, 0.25, 0.85, ScoreKind::kClamped), 0.3, 1e-12);
   // A full model at chance has no lift to take a share of.
   EXPECT_TRUE(std::isnan(subroutine_score(0.5, 0.25, 0.26, ScoreKind::kNormalised)));
+  // The lander's wind module, measured: a full model at 0.996 against chance 0.983.
+  EXPECT_FALSE(scorable(0.983, 0.996, ScoreKind::kNormalised));
+  EXPECT_TRUE(std::isnan(subroutine_score(0.996, 0.983, 0.996, ScoreKind::kNormalised)));
+  EXPECT_TRUE(scorable(0.983, 0.996, ScoreKind::kClamped));
+  EXPECT_TRUE(scorable(0.25, 0.85, ScoreKind::kNormalised));
   // Separation: the target's score minus the mean of the others'.
   const std::vector<double> chance = {0.25, 0.5, 0.5}, full = {0.85, 1.0, 0.9};
   EXPECT_NEAR(separation({0.85, 0.5, 0.7}, chance, full, 0, ScoreKind::kNormalised),
