@@ -229,10 +229,10 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
         flat.push_back(fmt::format("{} (lift {:+.3f})", r.subroutines[k], r.full[k] - r.chance[k]));
     if (!flat.empty())
       say_once(fmt::format(
-          "{} [{} mask]: warning: the full model is not 0.02 above chance on {}: its normalised "
+          "{} [{} mask]: warning: the full model is not {} above chance on {}: its normalised "
           "scores there are undefined, and so is every separation, which averages over all "
           "subroutines; this model's masks will not be scored (score: clamped scores them)",
-          model.label, name_of(target), fmt::join(flat, ", ")));
+          model.label, name_of(target), kMinLift, fmt::join(flat, ", ")));
   }
   int64_t all_weights = 0;
   for (const MaskUnit& u : r.units) all_weights += u.numel();

@@ -8,9 +8,6 @@
 
 namespace hc::probe {
 
-// Below this lift over chance the full model performs nothing a score could be a share of.
-constexpr double kMinLift = 0.02;
-
 bool scorable(double chance, double full, ScoreKind kind) {
   return kind == ScoreKind::kClamped || full - chance >= kMinLift;
 }

@@ -20,6 +20,9 @@
 
 namespace hc::probe {
 
+// Below this lift over chance the full model performs nothing a score could be a share of.
+constexpr double kMinLift = 0.02;
+
 // A subroutine's score for one accuracy: normalised, (acc - chance) / (full - chance), the
 // share of the intact trained model's lift over chance that is left (1: all of it, 0: chance,
 // below 0: worse than chance; NaN when the full model is within 0.02 of chance); clamped,
