@@ -30,7 +30,7 @@ struct Options {
   std::vector<std::string> inputs, subroutines, controls;
   std::string config, out, report, name = "results";
   int seeds = 0, control_models = 3, jobs = 1;
-  bool best = false, quiet = false;
+  bool best = false, quiet = false, control_actions = false;
 };
 
 #ifdef HYPERCOMP_HAVE_RENDER
@@ -56,6 +56,7 @@ std::string command_line(const Options& o) {
     for (const auto& c : o.controls) list += (list.empty() ? "" : ",") + c;
     command += " --controls " + list;
     if (o.control_models != 3) command += fmt::format(" --control-models {}", o.control_models);
+    if (o.control_actions) command += " --control-actions";
   }
   for (const auto& s : o.subroutines) command += " --subroutine " + s;
   if (o.seeds > 0) command += fmt::format(" --seeds {}", o.seeds);
@@ -156,6 +157,9 @@ Command add_probe(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--control-models", o->control_models, "Trained models per control (default 3)")
       ->check(CLI::Range(1, 100));
+  cmd->add_flag("--control-actions", o->control_actions,
+                "The controls answer with action vectors that their mean already matches within "
+                "the tolerance (the lander's case; score them with probe.metric=loss)");
   cmd->add_option("--seeds", o->seeds, "Masks per subroutine (overrides probe.seeds)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--config", o->config, "Probe config file (a `probe` section)");
@@ -181,6 +185,8 @@ Command add_probe(CLI::App& app) {
       throw ConfigError("probe: give at least one run directory, or --controls");
     if (!dirs.empty() && !o->controls.empty())
       throw ConfigError("probe: give run directories or --controls, not both");
+    if (o->control_actions && o->controls.empty())
+      throw ConfigError("probe: --control-actions is a setting of --controls");
     probe::ProbeConfig config = probe::load_probe_config(o->config, overrides);
     if (o->seeds > 0) config.seeds = o->seeds;
     std::vector<probe::ControlKind> controls;
@@ -241,6 +247,7 @@ Command add_probe(CLI::App& app) {
     for (probe::ControlKind kind : controls)
       for (int i = 0; i < o->control_models; ++i) {
         probe::ControlConfig cc;
+        cc.actions = o->control_actions;
         const probe::Control c = probe::make_control(kind, cc, 2023 + static_cast<uint64_t>(i));
         log(fmt::format("control {} trained", c.model().label));
         for (probe::MaskTarget target : probe::mask_targets(*c.learner, config.targets))

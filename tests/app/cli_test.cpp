@@ -634,6 +634,9 @@ TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
                        "interaction)"),
             std::string::npos)
       << r.out;
+  r = run("probe --control-actions " + run_dir);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--control-actions is a setting of --controls"), std::string::npos) << r.out;
   r = run("probe " + (dir / "point").string());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("run '" + (dir / "point").string() +

@@ -19,6 +19,9 @@ enum class MaskTarget { kNetwork, kBank };
 enum class ProbeTargets { kAll, kNetwork, kBank };
 // How accuracies become scores (verdict.h).
 enum class ScoreKind { kNormalised, kClamped };
+// What a subroutine's performance is measured in (data.h): accuracy, or the share of the best
+// constant prediction's loss that the model removes.
+enum class Metric { kAccuracy, kLoss };
 
 }  // namespace hc::probe
 
@@ -39,6 +42,13 @@ struct hc::EnumNames<hc::probe::ScoreKind> {
   using T = hc::probe::ScoreKind;
   static constexpr std::pair<T, const char*> values[] = {{T::kNormalised, "normalised"},
                                                          {T::kClamped, "clamped"}};
+};
+
+template <>
+struct hc::EnumNames<hc::probe::Metric> {
+  using T = hc::probe::Metric;
+  static constexpr std::pair<T, const char*> values[] = {{T::kAccuracy, "accuracy"},
+                                                         {T::kLoss, "loss"}};
 };
 
 namespace hc::probe {
@@ -88,6 +98,7 @@ struct ProbeConfig {
   int random_ablations = 5;
   bool random_model = true;
   // Scores and verdict (verdict.h).
+  Metric metric = Metric::kAccuracy;
   ScoreKind score = ScoreKind::kNormalised;
   int min_models = 3;
   double alpha = 0.05;
@@ -130,6 +141,12 @@ struct ProbeConfig {
     v("random_model", random_model,
       "control: the same mask training on an untrained policy of the same architecture (the "
       "verdict needs it)");
+    v("metric", metric,
+      "accuracy: the fraction of the subroutine's rows predicted right (chance: the best "
+      "constant prediction's); loss: 1 - L / L_chance, the share of the best constant "
+      "prediction's loss the model removes (chance 0; cross-entropy for classes, squared error "
+      "for action vectors), for families whose constant prediction already passes the accuracy "
+      "tolerance on most rows");
     v("score", score,
       "normalised: (acc - chance) / (full - chance) per subroutine, unclamped; clamped: "
       "max(acc - chance, 0), the reference's max(acc, chance) form");

@@ -117,7 +117,7 @@ void project(agents::PolicyImpl& p, const Patterns& patterns) {
 }  // namespace
 
 ControlFamily::ControlFamily(const ControlConfig& c, bool shared)
-    : TaskFamily(shared ? "control_shared" : "control",
+    : TaskFamily(std::string("control") + (shared ? "_shared" : "") + (c.actions ? "_actions" : ""),
                  tasks::TaskSpace::categorical({{"part", {"a", "b"}},
                                                 {"variant",
                                                  [&] {
@@ -155,7 +155,11 @@ tasks::TaskData ControlFamily::make_task_data(const tasks::Task& task, uint64_t 
       // the same classes, so that no output unit belongs to one part (were the classes apart,
       // any model's output layer would separate the parts, trained or not).
       const int label = part == 0 ? (x + variant) % f : ((variant - x) % f + f) % f;
-      set.labels.push_back(label);
+      if (c_.actions) {
+        for (int j = 0; j < f; ++j) set.targets.push_back(j == label ? 1.0f : 0.0f);
+      } else {
+        set.labels.push_back(label);
+      }
       set.mask.push_back(1.0f);
       ++set.rows;
     }
@@ -178,6 +182,7 @@ YAML::Node ControlFamily::config_fields() const {
   n["features"] = c_.features;
   n["variants"] = c_.variants;
   n["shared_input"] = shared_;
+  n["actions"] = c_.actions;
   return n;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "base/error.h"
@@ -54,8 +55,10 @@ SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::
   for (int i = 0; i < count; ++i) set.rows += s.select_rows(data[i], seeds[i]);
   if (set.rows == 0) return set;  // nothing to score on: the caller says so
 
-  // Chance: the best constant prediction. Classes: the most frequent label; action vectors: the
-  // mean action, scored with the family's tolerance.
+  // Chance: the best constant prediction. Classes: the most frequent label (accuracy) or the
+  // label frequencies (cross-entropy); action vectors: the mean action, scored with the
+  // family's tolerance or by its squared error.
+  set.chance_loss = std::nan("");
   if (family.target_kind() != tasks::TargetKind::kActions) {
     std::map<int32_t, int64_t> counts;
     for (const auto& d : data)
@@ -64,6 +67,13 @@ SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::
     int64_t top = 0;
     for (const auto& [label, n] : counts) top = std::max(top, n);
     set.chance = static_cast<double>(top) / static_cast<double>(set.rows);
+    if (family.target_kind() == tasks::TargetKind::kLabels) {
+      set.chance_loss = 0.0;
+      for (const auto& [label, n] : counts) {
+        const double p = static_cast<double>(n) / static_cast<double>(set.rows);
+        set.chance_loss -= p * std::log(p);
+      }
+    }
   } else {
     const int c = family.output_dim();
     std::vector<double> mean(c, 0.0);
@@ -72,15 +82,20 @@ SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::
         if (d.query.mask[r] != 0.0f)
           for (int j = 0; j < c; ++j) mean[j] += d.query.targets[r * c + j] / set.rows;
     int64_t hits = 0;
+    double squared = 0.0;
     for (const auto& d : data)
       for (int64_t r = 0; r < d.query.rows; ++r) {
         if (d.query.mask[r] == 0.0f) continue;
         bool ok = true;
-        for (int j = 0; j < c; ++j)
-          ok = ok && std::abs(d.query.targets[r * c + j] - mean[j]) <= family.action_tolerance();
+        for (int j = 0; j < c; ++j) {
+          const double e = d.query.targets[r * c + j] - mean[j];
+          ok = ok && std::abs(e) <= family.action_tolerance();
+          squared += e * e;
+        }
         hits += ok;
       }
     set.chance = static_cast<double>(hits) / static_cast<double>(set.rows);
+    set.chance_loss = 0.5 * squared / static_cast<double>(set.rows);
   }
 
   for (int lo = 0; lo < count; lo += batch) {
@@ -92,15 +107,36 @@ SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::
   return set;
 }
 
-double accuracy(MaskedPolicy& model, const SubroutineSet& set, const MaskValues& mask,
-                double tolerance) {
-  double correct = 0.0;
+double measure(MaskedPolicy& model, const SubroutineSet& set, const MaskValues& mask,
+               double tolerance, Metric metric) {
+  double total = 0.0;
   for (const std::vector<trainer::Batch>& shards : set.batches) {
     const std::vector<torch::Tensor> out = model.outputs(shards, mask);
-    for (size_t i = 0; i < shards.size(); ++i)
-      correct += trainer::correct_rows(out[i], shards[i].query.y, tolerance).sum().item<double>();
+    for (size_t i = 0; i < shards.size(); ++i) {
+      const agents::Targets& y = shards[i].query.y;
+      if (metric == Metric::kAccuracy) {
+        total += trainer::correct_rows(out[i], y, tolerance).sum().item<double>();
+      } else if (y.kind == tasks::TargetKind::kLabels) {
+        const torch::Tensor nll = -(torch::log_softmax(out[i], -1) * y.one_hot).sum(-1);
+        total += (nll * y.mask).sum().item<double>();
+      } else if (y.kind == tasks::TargetKind::kActions) {
+        const torch::Tensor se = 0.5 * (out[i] - y.values).square().sum(-1);
+        total += (se * y.mask).sum().item<double>();
+      } else {
+        throw Error(
+            fmt::format("probe.metric=loss scores class labels and action vectors, not {} targets",
+                        tasks::to_string(y.kind)));
+      }
+    }
   }
-  return correct / static_cast<double>(set.rows);
+  const double per_row = total / static_cast<double>(set.rows);
+  if (metric == Metric::kAccuracy) return per_row;
+  if (!(set.chance_loss > 0.0)) return std::nan("");
+  return 1.0 - per_row / set.chance_loss;
+}
+
+double chance_of(const SubroutineSet& set, Metric metric) {
+  return metric == Metric::kAccuracy ? set.chance : 0.0;
 }
 
 }  // namespace hc::probe

@@ -8,6 +8,7 @@
 
 #include "tasks/task_family.h"
 #include "trainer/batch.h"
+#include "trainer/probe/config.h"
 #include "trainer/probe/mask.h"
 
 namespace hc::probe {
@@ -23,14 +24,23 @@ struct SubroutineSet {
   std::vector<std::vector<trainer::Batch>> batches;
   int64_t tasks = 0, rows = 0;  // task instances, counted query rows
   double chance = 0.0;          // accuracy of the best constant prediction on those rows
+  // Loss per counted row of the best constant prediction under that loss: the label entropy
+  // (cross-entropy of the label frequencies) for classes, half the summed variance (squared
+  // error of the mean action) for action vectors; NaN for other target kinds.
+  double chance_loss = 0.0;
 };
 // `count` instances of the subroutine's tasks among `candidates`, drawn with `seed`; no batches
 // and rows = 0 if none of their query rows counts.
 SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::Subroutine& s,
                                   const std::vector<int64_t>& candidates, int count, int batch,
                                   int shards, uint64_t seed);
-// Fraction of the set's counted rows predicted right with the weights multiplied by `mask`.
-double accuracy(MaskedPolicy& model, const SubroutineSet& set, const MaskValues& mask,
-                double tolerance);
+// How well the model with its weights multiplied by `mask` performs the set's counted rows:
+// accuracy, the fraction predicted right; loss, 1 - L / chance_loss with L the model's loss per
+// counted row (1: no loss, 0: the best constant prediction's, below 0: worse; NaN if the
+// constant prediction has no loss to remove).
+double measure(MaskedPolicy& model, const SubroutineSet& set, const MaskValues& mask,
+               double tolerance, Metric metric);
+// What the best constant prediction measures: its accuracy, or 0 under the loss metric.
+double chance_of(const SubroutineSet& set, Metric metric);
 
 }  // namespace hc::probe

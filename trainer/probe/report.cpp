@@ -58,8 +58,11 @@ std::string family_section(const std::string& family, const std::vector<const Mo
   std::string md = fmt::format("\n## {}\n\n", family);
   md += "| subroutine | what it is | test rows (task instances) | chance |\n|---|---|---|---|\n";
   for (size_t k = 0; k < first.subroutines.size(); ++k)
-    md += fmt::format("| {} | {} | {} ({}) | {} |\n", first.subroutines[k], first.descriptions[k],
-                      first.rows[k], first.tasks[k], num(first.chance[k]));
+    md += fmt::format("| {} | {} | {} ({}) | {}{} |\n", first.subroutines[k], first.descriptions[k],
+                      first.rows[k], first.tasks[k], num(first.chance[k]),
+                      config.metric == Metric::kLoss
+                          ? fmt::format(" (its loss {})", num(first.chance_loss[k]))
+                          : "");
 
   std::vector<Group> groups;
   const auto group_of = [&](const ModelProbe& m, const std::string& sub) -> Group& {
@@ -281,16 +284,20 @@ std::string report_markdown(const std::vector<ModelProbe>& results, const ProbeC
       "temperature 1 → {}, λ = {} × sum of the mask{}; search over lr {{{}}} × initial logit "
       "{{{}}} × layers {{{}}}, keeping configurations whose subnetwork keeps {:.0f}% of the full "
       "model's accuracy; {} mask seed(s), {} random ablations per mask, untrained-model control "
-      "{}; {} selection and {} test task instances per subroutine; {} scores; verdict over ≥ {} "
-      "trained models at p < {}\n",
+      "{}; {} selection and {} test task instances per subroutine; {} scores of {}; verdict over "
+      "≥ {} trained models at p < {}\n",
       c.epochs, steps_per_epoch, c.fresh_tasks ? "fresh" : "a fixed set of", c.train_tasks, c.batch,
       c.final_temperature, c.lambda,
       c.lambda_weights > 0 ? fmt::format(", scaled by {:g} / masked weights", c.lambda_weights)
                            : "",
       fmt::join(c.search.lr, ", "), fmt::join(c.search.init, ", "),
       fmt::join(c.search.layers, ", "), 100 * c.search.min_accuracy, c.seeds, c.random_ablations,
-      c.random_model ? "on" : "off", c.select_tasks, c.test_tasks, name_of(c.score), c.min_models,
-      c.alpha);
+      c.random_model ? "on" : "off", c.select_tasks, c.test_tasks, name_of(c.score),
+      c.metric == Metric::kAccuracy
+          ? "accuracy"
+          : "the share of the constant prediction's loss removed, 1 - L / L_chance (chance 0; "
+            "\"acc\" below stands for it)",
+      c.min_models, c.alpha);
   std::map<std::string, std::vector<const ModelProbe*>> by_family;
   for (const ModelProbe& m : results) by_family[m.family].push_back(&m);
   for (const auto& [family, probes] : by_family)

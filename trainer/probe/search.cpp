@@ -204,22 +204,29 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
   const auto accuracies = [&](MaskedPolicy& m, const std::vector<SubroutineSet>& sets,
                               const MaskValues& mask) {
     std::vector<double> acc(n);
-    for (size_t k = 0; k < n; ++k) acc[k] = accuracy(m, sets[k], mask, tol);
+    for (size_t k = 0; k < n; ++k) acc[k] = measure(m, sets[k], mask, tol, config.metric);
     return acc;
   };
   std::vector<double> chance_select(n);
   for (size_t k = 0; k < n; ++k) {
-    r.chance.push_back(test[k].chance);
+    r.chance.push_back(chance_of(test[k], config.metric));
+    r.chance_loss.push_back(test[k].chance_loss);
     r.rows.push_back(test[k].rows);
     r.tasks.push_back(test[k].tasks);
-    chance_select[k] = select[k].chance;
+    chance_select[k] = chance_of(select[k], config.metric);
   }
   r.full = accuracies(*masked, test, ones);
   const std::vector<double> full_select = accuracies(*masked, select, ones);
   {
-    std::string line = fmt::format("{} [{} mask]: full model", model.label, name_of(target));
+    std::string line = fmt::format(
+        "{} [{} mask]: full model{}", model.label, name_of(target),
+        config.metric == Metric::kLoss ? " (share of the constant prediction's loss removed)" : "");
     for (size_t k = 0; k < n; ++k)
-      line += fmt::format(" | {} {:.3f} (chance {:.3f})", r.subroutines[k], r.full[k], r.chance[k]);
+      line += config.metric == Metric::kLoss
+                  ? fmt::format(" | {} {:.3f} (the constant's loss {:.4g})", r.subroutines[k],
+                                r.full[k], r.chance_loss[k])
+                  : fmt::format(" | {} {:.3f} (chance {:.3f})", r.subroutines[k], r.full[k],
+                                r.chance[k]);
     say_once(line);
     // Every separation averages over all subroutines, so one that the full model performs at
     // chance leaves this model unscored; say so now rather than after hours of mask training.
@@ -229,10 +236,15 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
         flat.push_back(fmt::format("{} (lift {:+.3f})", r.subroutines[k], r.full[k] - r.chance[k]));
     if (!flat.empty())
       say_once(fmt::format(
-          "{} [{} mask]: warning: the full model is not {} above chance on {}: its normalised "
-          "scores there are undefined, and so is every separation, which averages over all "
-          "subroutines; this model's masks will not be scored (score: clamped scores them)",
-          model.label, name_of(target), kMinLift, fmt::join(flat, ", ")));
+          "{} [{} mask]: warning: the full model {} on {}: its normalised scores there are "
+          "undefined, and so is every separation, which averages over all subroutines; this "
+          "model's masks will not be scored (score: clamped scores them)",
+          model.label, name_of(target),
+          config.metric == Metric::kLoss
+              ? fmt::format("does not remove {:g}% of the constant prediction's loss",
+                            100 * kMinLift)
+              : fmt::format("is not {} above chance", kMinLift),
+          fmt::join(flat, ", ")));
   }
   int64_t all_weights = 0;
   for (const MaskUnit& u : r.units) all_weights += u.numel();

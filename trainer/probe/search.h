@@ -57,7 +57,8 @@ struct ModelProbe {
   MaskTarget target = MaskTarget::kNetwork;
   std::vector<MaskUnit> units;
   std::vector<std::string> subroutines, descriptions;
-  std::vector<double> chance, full;  // per subroutine, test sets
+  std::vector<double> chance, full;  // per subroutine, test sets, in the probe's metric
+  std::vector<double> chance_loss;   // per subroutine, test sets: the constant prediction's loss
   std::vector<int64_t> rows, tasks;  // per subroutine, test sets
   std::vector<SubroutineProbe> probes;
   double seconds = 0.0;

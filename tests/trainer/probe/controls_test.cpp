@@ -3,9 +3,11 @@
 // These run the whole procedure -- search, mask seeds, untrained-model controls, the verdict
 // over 3 trained models -- on small budgets (docs/probe.md has them at the default settings).
 #include "trainer/probe/controls.h"
+#include "trainer/probe/data.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 namespace hc::probe {
@@ -33,26 +35,31 @@ ProbeConfig small_probe(std::vector<std::string> layers, int epochs = 20) {
   return c;
 }
 
-// Three trained models of a control (seeds 100, 101, 102), trained once per test program.
-const std::vector<Control>& controls(ControlKind kind) {
-  static std::map<ControlKind, std::vector<Control>> made;
-  auto& c = made[kind];
+// Three trained models of a control (seeds 100, 101, 102), trained once per test program;
+// `actions`: answering with action vectors (ControlConfig::actions).
+const std::vector<Control>& controls(ControlKind kind, bool actions = false) {
+  static std::map<std::pair<ControlKind, bool>, std::vector<Control>> made;
+  auto& c = made[{kind, actions}];
+  ControlConfig config = small_controls();
+  config.actions = actions;
   if (c.empty())
-    for (int m = 0; m < 3; ++m) c.push_back(make_control(kind, small_controls(), 100 + m));
+    for (int m = 0; m < 3; ++m) c.push_back(make_control(kind, config, 100 + m));
   return c;
 }
 
 // The verdict for each subroutine, over the 3 trained models of the control.
-std::vector<Verdict> verdicts(ControlKind kind, MaskTarget target, const ProbeConfig& config) {
+std::vector<Verdict> verdicts(ControlKind kind, MaskTarget target, const ProbeConfig& config,
+                              bool actions = false) {
   std::vector<std::vector<ScoredMask>> by_sub(2);
-  const std::vector<Control>& models = controls(kind);
+  const std::vector<Control>& models = controls(kind, actions);
   for (size_t m = 0; m < models.size(); ++m) {
     const ModelProbe r = probe(*models[m].family, models[m].model(), target, config, {});
     // The trained controls must do the task, or their verdicts test nothing.
     EXPECT_EQ(r.full.size(), 2u);
     if (kind != ControlKind::kUntrained) {
       for (size_t k = 0; k < r.full.size(); ++k) {
-        EXPECT_GT(r.full[k], 0.9) << models[m].label << " subroutine " << r.subroutines[k];
+        EXPECT_GT(r.full[k], 0.9) << models[m].label << " subroutine " << r.subroutines[k] << " ("
+                                  << name_of(config.metric) << ")";
       }
     }
     for (const SubroutineProbe& p : r.probes) {
@@ -93,6 +100,48 @@ TEST(ProbeControls, BankSplitByTemplatesHolds) {
 TEST(ProbeControls, UntrainedDoesNotHold) {
   for (const Verdict& v :
        verdicts(ControlKind::kUntrained, MaskTarget::kNetwork, small_probe({"last 2", "all"})))
+    EXPECT_FALSE(v.holds) << verdict_text(v);
+}
+
+// The constant prediction's loss, which the loss metric removes shares of: with the variants'
+// answers near uniform over F = 4 classes, the label entropy is near log 4 and the mean action's
+// half squared error near 0.5 * 4 * (1/4)(3/4) = 0.375 (512 query rows: the sampling error of
+// either is about 0.01, the bound is 5 times that).
+TEST(ProbeControls, ChanceLossIsTheConstantPredictionsLoss) {
+  for (bool actions : {false, true}) {
+    ControlConfig c = small_controls();
+    c.actions = actions;
+    const ControlFamily family(c, /*shared=*/false);
+    const std::vector<tasks::Subroutine> subs = family.subroutines();
+    std::vector<int64_t> ids;
+    for (int64_t id = 0; id < family.task_space().size(); ++id)
+      if (subs[0].uses_task(family.task_space().task(id))) ids.push_back(id);
+    const SubroutineSet set = make_subroutine_set(family, subs[0], ids, 32, 8, 2, 5);
+    ASSERT_EQ(set.rows, 32 * c.query_rows);
+    if (actions) {
+      EXPECT_NEAR(set.chance_loss, 0.375, 0.05);
+      // The mean action (0.25 per component) is within the 0.8 tolerance of every one-hot.
+      EXPECT_EQ(set.chance, 1.0);
+    } else {
+      EXPECT_LE(set.chance_loss, std::log(4.0) + 1e-12);
+      EXPECT_GT(set.chance_loss, std::log(4.0) - 0.05);
+    }
+  }
+}
+
+// Action vectors whose mean passes the tolerance on every row, the lander's case to its end:
+// accuracy cannot score them (the full model is no better than chance), the loss metric says
+// "holds" for both parts of the dense control, and not for an untrained model.
+TEST(ProbeControls, ActionsDenseHoldsUnderTheLossMetricOnly) {
+  ProbeConfig config = small_probe({"last 2", "all"});
+  for (const Verdict& v : verdicts(ControlKind::kDense, MaskTarget::kNetwork, config, true)) {
+    EXPECT_FALSE(v.scored) << verdict_text(v);
+    EXPECT_FALSE(v.holds) << verdict_text(v);
+  }
+  config.metric = Metric::kLoss;
+  for (const Verdict& v : verdicts(ControlKind::kDense, MaskTarget::kNetwork, config, true))
+    EXPECT_TRUE(v.holds) << verdict_text(v);
+  for (const Verdict& v : verdicts(ControlKind::kUntrained, MaskTarget::kNetwork, config, true))
     EXPECT_FALSE(v.holds) << verdict_text(v);
 }
 
