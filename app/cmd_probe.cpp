@@ -10,12 +10,14 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "app/commands.h"
 #include "base/io.h"
 #include "trainer/probe/controls.h"
 #include "trainer/probe/data.h"
+#include "trainer/probe/parts.h"
 #include "trainer/probe/report.h"
 #include "trainer/progress.h"
 #ifdef HYPERCOMP_HAVE_RENDER
@@ -29,7 +31,7 @@ namespace {
 struct Options {
   std::vector<std::string> inputs, subroutines, controls;
   std::string config, out, report, name = "results";
-  int seeds = 0, control_models = 3, jobs = 1;
+  int seeds = 0, control_models = 3, jobs = 1, max_parts = 0;
   bool best = false, quiet = false, control_actions = false;
 };
 
@@ -66,42 +68,74 @@ std::string command_line(const Options& o) {
   if (o.name != "results") command += " --name " + o.name;
   if (o.best) command += " --best";
   if (o.jobs > 1) command += fmt::format(" --jobs {}", o.jobs);
+  if (o.max_parts > 0) command += fmt::format(" --max-parts {}", o.max_parts);
   return command;
 }
 
 // The probes of trained runs, `jobs` subroutine probes at a time on threads of their own. Each
 // part loads its run afresh (a learner is not shared between threads) and probes one
 // subroutine for one target; the parts of a run and target are merged in order, to the results
-// of one probe() call (search.h): only the times differ.
-std::vector<probe::ModelProbe> probe_in_parallel(const std::vector<std::string>& dirs,
-                                                 const std::vector<trainer::LoadedRun>& runs,
-                                                 const Options& o, const probe::ProbeConfig& config,
-                                                 int jobs, const probe::ProbeLog& log) {
+// of one probe() call (search.h): only the times differ. Every finished part is saved in
+// `parts_dir` as it lands, and a part saved there for the same run, checkpoint and settings is
+// read back instead of probed again (parts.h): an interrupted probe resumes. With
+// `o.max_parts`, no more than that many parts are probed; `complete` says whether all are done.
+std::vector<probe::ModelProbe> probe_parts(const std::vector<std::string>& dirs,
+                                           const std::vector<trainer::LoadedRun>& runs,
+                                           const Options& o, const probe::ProbeConfig& config,
+                                           const fs::path& parts_dir, int& reused, bool& complete,
+                                           const probe::ProbeLog& log) {
   struct Part {
     size_t run;
     probe::MaskTarget target;
     std::string subroutine;
+    probe::PartKey key;
+    fs::path file;
+    bool done = false;
     probe::ModelProbe result;
   };
   std::vector<Part> parts;
   for (size_t i = 0; i < runs.size(); ++i)
     for (probe::MaskTarget target : probe::mask_targets(*runs[i].learner, config.targets))
       for (const tasks::Subroutine& s :
-           probe::select_subroutines(*runs[i].config.family, o.subroutines))
-        parts.push_back({i, target, s.name, {}});
+           probe::select_subroutines(*runs[i].config.family, o.subroutines)) {
+        Part part{i, target, s.name, {}, {}, false, {}};
+        part.key = probe::part_key(dirs[i], runs[i].checkpoint, target, s.name, config);
+        part.file = parts_dir / probe::part_file_name(part.key);
+        if (std::optional<probe::ModelProbe> saved =
+                probe::read_part(part.file.string(), part.key)) {
+          part.result = std::move(*saved);
+          part.done = true;
+          ++reused;
+          log(fmt::format("{} [{} mask] {}: finished earlier, read from {}", dirs[i],
+                          name_of(target), s.name, part.file.string()));
+        } else if (fs::exists(part.file)) {
+          log(
+              fmt::format("{} [{} mask] {}: {} was saved for another checkpoint or other "
+                          "settings; probing it again",
+                          dirs[i], name_of(target), s.name, part.file.string()));
+        }
+        parts.push_back(std::move(part));
+      }
+  fs::create_directories(parts_dir);
   std::mutex log_mutex;
   const probe::ProbeLog locked = [&](const std::string& line) {
     const std::lock_guard<std::mutex> lock(log_mutex);
     log(line);
   };
   std::atomic<size_t> next{0};
+  std::atomic<int> started{0};
   std::vector<std::exception_ptr> errors(parts.size());
   const auto worker = [&]() {
     for (size_t p = next++; p < parts.size(); p = next++) {
+      if (parts[p].done) continue;
+      if (o.max_parts > 0 && started++ >= o.max_parts) break;
       try {
         trainer::LoadedRun run = trainer::load_run(dirs[parts[p].run], o.best);
         parts[p].result = probe::probe(*run.config.family, probe::probe_model(run), parts[p].target,
                                        config, o.subroutines, locked, {parts[p].subroutine});
+        atomic_write(parts[p].file.string(),
+                     probe::part_json(parts[p].key, parts[p].result).dump(1));
+        parts[p].done = true;
       } catch (...) {
         errors[p] = std::current_exception();
         next = parts.size();  // start no other part
@@ -109,11 +143,13 @@ std::vector<probe::ModelProbe> probe_in_parallel(const std::vector<std::string>&
     }
   };
   std::vector<std::thread> threads;
-  for (int t = 0; t < std::min<int>(jobs, static_cast<int>(parts.size())); ++t)
+  for (int t = 0; t < std::min<int>(o.jobs, static_cast<int>(parts.size())); ++t)
     threads.emplace_back(worker);
   for (auto& t : threads) t.join();
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
+  complete = std::all_of(parts.begin(), parts.end(), [](const Part& p) { return p.done; });
+  if (!complete) return {};
 
   std::vector<probe::ModelProbe> results;
   for (size_t p = 0; p < parts.size(); ++p) {
@@ -163,7 +199,10 @@ Command add_probe(CLI::App& app) {
   cmd->add_option("--seeds", o->seeds, "Masks per subroutine (overrides probe.seeds)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--config", o->config, "Probe config file (a `probe` section)");
-  cmd->add_option("--out", o->out, "Output directory (default: runs/probe-<time>)");
+  cmd->add_option("--out", o->out,
+                  "Output directory (default: runs/probe-<time>); finished subroutine probes of "
+                  "runs are kept in OUT/parts until the report is written, so that a probe "
+                  "interrupted before then resumes when run again with the same --out");
   cmd->add_option("--report", o->report,
                   "Markdown report (default: OUT/probe.md); an existing file is written only "
                   "between its <!-- probe:begin NAME --> and <!-- probe:end NAME --> lines");
@@ -176,6 +215,11 @@ Command add_probe(CLI::App& app) {
                   "as one at a time")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  cmd->add_option("--max-parts", o->max_parts,
+                  "Probe at most N subroutine probes of runs in this call, then stop without a "
+                  "report, keeping them in OUT/parts: a long probe split into pieces, continued "
+                  "by the same command (default: all)")
+      ->check(CLI::Range(1, 1000000));
   return [o]() {
     const auto started = std::chrono::system_clock::now();
     std::vector<std::string> dirs, overrides;
@@ -187,6 +231,8 @@ Command add_probe(CLI::App& app) {
       throw ConfigError("probe: give run directories or --controls, not both");
     if (o->control_actions && o->controls.empty())
       throw ConfigError("probe: --control-actions is a setting of --controls");
+    if (o->max_parts > 0 && !o->controls.empty())
+      throw ConfigError("probe: --max-parts splits probes of runs, not of --controls");
     probe::ProbeConfig config = probe::load_probe_config(o->config, overrides);
     if (o->seeds > 0) config.seeds = o->seeds;
     std::vector<probe::ControlKind> controls;
@@ -234,15 +280,16 @@ Command add_probe(CLI::App& app) {
       fmt::print(stderr, "[{}] {}\n", trainer::format_duration(s), line);
     };
     std::vector<probe::ModelProbe> results;
-    if (o->jobs > 1 && !runs.empty()) {
-      results = probe_in_parallel(dirs, runs, *o, config, o->jobs, log);
-    } else {
-      for (trainer::LoadedRun& run : runs) {
-        const probe::ProbeModel model = probe::probe_model(run);
-        for (probe::MaskTarget target : probe::mask_targets(*run.learner, config.targets))
-          results.push_back(
-              probe::probe(*run.config.family, model, target, config, o->subroutines, log));
-      }
+    int reused = 0;
+    bool complete = true;
+    if (!runs.empty())
+      results = probe_parts(dirs, runs, *o, config, fs::path(out) / "parts", reused, complete, log);
+    if (!complete) {
+      log(fmt::format(
+          "stopped after {} subroutine probe(s) (--max-parts); the finished ones are in {}: run "
+          "the same command again to continue",
+          o->max_parts, (fs::path(out) / "parts").string()));
+      return 0;
     }
     for (probe::ControlKind kind : controls)
       for (int i = 0; i < o->control_models; ++i) {
@@ -260,12 +307,15 @@ Command add_probe(CLI::App& app) {
     header.generated = fmt::format("{:%Y-%m-%d %H:%M}",
                                    fmt::localtime(std::chrono::system_clock::to_time_t(started)));
     header.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    header.reused = reused;
     probe::DrawPlot plot;
 #ifdef HYPERCOMP_HAVE_RENDER
     plot = draw;
 #endif
     report.write(probe::report_markdown(results, config, header, out,
                                         fs::absolute(report.path()).parent_path(), plot));
+    // The parts were kept for a resumption; the report now holds them.
+    fs::remove_all(fs::path(out) / "parts");
     if (!o->quiet)
       fmt::print(stderr, "report written to {} (tables and plots in {})\n", report.path(), out);
     return 0;

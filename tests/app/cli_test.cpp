@@ -707,6 +707,56 @@ TEST(Cli, ProbeReportsAndNamesWhatIsWrong) {
     EXPECT_GT(std::count(one.begin(), one.end(), '\n'), 8) << one;
   }
   EXPECT_NE(slurp(dir / "out2" / "probe.md").find("--jobs 2"), std::string::npos);
+
+  // A probe in pieces: --max-parts 1 probes one subroutine probe (of 4: 2 targets x 2
+  // subroutines), saves it and stops without a report; the same command again reads it back and
+  // probes the rest, to the masks of the probe in one go (every value printed exactly); the
+  // saved parts go once the report is written.
+  const std::string split = "probe --subroutine navigation,interaction " + run_dir +
+                            tiny.substr(0, tiny.rfind("--out")) + "--out " +
+                            (dir / "out3").string();
+  const fs::path parts = dir / "out3" / "parts";
+  const auto saved_parts = [&] {
+    std::vector<fs::path> files;
+    if (fs::exists(parts))
+      for (const auto& e : fs::directory_iterator(parts)) files.push_back(e.path());
+    return files;
+  };
+  r = run(split + " --max-parts 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "out3" / "compositional_goals.csv"));
+  const std::vector<fs::path> first = saved_parts();
+  ASSERT_EQ(first.size(), 1u);
+  const std::string part = slurp(first[0]);
+  r = run(split);
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const auto& [file, timed] : {std::pair<const char*, int>{"compositional_goals.csv", 2},
+                                    {"compositional_goals_search.csv", 1}})
+    EXPECT_EQ(without_times(dir / "out3" / file, timed), without_times(dir / "out" / file, timed))
+        << file;
+  EXPECT_TRUE(saved_parts().empty());
+  EXPECT_NE(slurp(dir / "out3" / "probe.md").find("resumed: 1 subroutine probes"),
+            std::string::npos);
+  // What is read back is the saved part: a value changed in it reaches the table. A part saved
+  // with other settings is probed again.
+  fs::create_directories(parts);
+  const size_t kept = part.find("\"kept\": ");  // the first mask's (keys are sorted)
+  ASSERT_NE(kept, std::string::npos) << part;
+  std::string changed = part;
+  changed.replace(kept, part.find(',', kept) - kept, "\"kept\": 0.123456");
+  std::ofstream(first[0]) << changed;
+  ASSERT_EQ(run(split).status, 0);
+  EXPECT_NE(slurp(dir / "out3" / "compositional_goals.csv").find(",0.123456,"), std::string::npos);
+  fs::create_directories(parts);
+  std::ofstream(first[0]) << changed;
+  const std::string loud =
+      split.substr(0, split.find(" -q ")) + split.substr(split.find(" -q ") + 3);
+  r = run(loud + " probe.seed=1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("was saved for another checkpoint or other settings; probing it again"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(slurp(dir / "out3" / "compositional_goals.csv").find(",0.123456,"), std::string::npos);
   fs::remove_all(dir);
 }
 

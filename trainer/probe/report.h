@@ -29,6 +29,7 @@ using DrawPlot = std::function<void(const ScorePlot&, const std::string& png_pat
 struct ReportHeader {
   std::string command, machine, generated;
   double seconds = 0.0;  // wall time of the whole probe
+  int reused = 0;        // subroutine probes read back from an interrupted run of the probe
 };
 
 // The Markdown of `results` (every family), writing the CSV tables and plots into `out`; links
