@@ -8,7 +8,9 @@
 # One region per family and policy (goals-anil, ...) and one for the controls, so that each is
 # written, and can be committed, as soon as it is done. A run directory that already holds a
 # finished run (summary.json) is reused, not retrained: after a change to a family or policy,
-# remove runs/probe/<family> to train again.
+# remove runs/probe/<family> to train again. A probe that is stopped keeps its finished subroutine
+# probes in docs/probe/<region>/parts (`hypercomp probe --out`): running the same line again
+# continues it.
 # Environment: SEEDS (training seeds, default "2023 2024 2025": the verdict needs three trained
 # models), SETTINGS (the probe settings of the committed results, applied to the controls and to
 # every family alike; below), PROBE_ARGS (more settings after them), HC (the hypercomp binary),
