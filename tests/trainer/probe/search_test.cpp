@@ -61,6 +61,30 @@ TEST(ProbeSearch, FindsDisjointPaths) {
   EXPECT_EQ(again.probes[0].masks[2].random_ablated, r.probes[1].masks[2].random_ablated);
   EXPECT_EQ(again.probes[0].masks[2].untrained_subnetwork,
             r.probes[1].masks[2].untrained_subnetwork);
+  // Probed one subroutine per call (`only`, as `hypercomp probe` does by parts), every mask and
+  // search entry is the one of the probe in one call.
+  for (const SubroutineProbe& whole : r.probes) {
+    const ModelProbe part = probe(family, model_of(learner), MaskTarget::kNetwork, config, {}, {},
+                                  {r.subroutines[whole.index]});
+    ASSERT_EQ(part.probes.size(), 1u);
+    EXPECT_EQ(part.full, r.full);
+    EXPECT_EQ(part.chance, r.chance);
+    const SubroutineProbe& p = part.probes[0];
+    EXPECT_EQ(p.index, whole.index);
+    EXPECT_EQ(p.chosen, whole.chosen);
+    ASSERT_EQ(p.search.size(), whole.search.size());
+    for (size_t i = 0; i < p.search.size(); ++i) {
+      EXPECT_EQ(p.search[i].ablation_score, whole.search[i].ablation_score);
+      EXPECT_EQ(p.search[i].kept, whole.search[i].kept);
+    }
+    ASSERT_EQ(p.masks.size(), whole.masks.size());
+    for (size_t i = 0; i < p.masks.size(); ++i) {
+      EXPECT_EQ(p.masks[i].subnetwork, whole.masks[i].subnetwork);
+      EXPECT_EQ(p.masks[i].ablated, whole.masks[i].ablated);
+      EXPECT_EQ(p.masks[i].random_ablated, whole.masks[i].random_ablated);
+      EXPECT_EQ(p.masks[i].untrained_ablated, whole.masks[i].untrained_ablated);
+    }
+  }
 }
 
 // Shared weights: the mask for even rows must keep every path, which odd rows use as well, so
