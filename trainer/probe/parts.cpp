@@ -199,16 +199,8 @@ std::optional<ModelProbe> read_part(const std::string& path, const PartKey& key)
   try {
     std::ifstream in(path);
     const json j = json::parse(in);
-    const json& k = j.at("key");
-    PartKey saved;
-    saved.run = k.at("run").get<std::string>();
-    saved.checkpoint = k.at("checkpoint").get<std::string>();
-    saved.checkpoint_bytes = k.at("checkpoint_bytes").get<int64_t>();
-    saved.checkpoint_time = k.at("checkpoint_time").get<int64_t>();
-    saved.target = k.at("target").get<std::string>();
-    saved.subroutine = k.at("subroutine").get<std::string>();
-    saved.settings = k.at("settings").get<std::string>();
-    if (!(saved == key)) return std::nullopt;
+    // The key as saved, compared whole: any field that differs means another part.
+    if (j.at("key") != key.to_json()) return std::nullopt;
     return probe_of(j.at("probe"));
   } catch (const json::exception& e) {
     throw Error(fmt::format("{}: not a saved probe part ({}); remove it to probe the part again",

@@ -19,7 +19,6 @@ struct PartKey {
   int64_t checkpoint_bytes = 0, checkpoint_time = 0;
   std::string target, subroutine, settings;  // settings: the probe config as YAML
   nlohmann::json to_json() const;
-  bool operator==(const PartKey&) const = default;
 };
 // The key of a part: reads the checkpoint file's size and time.
 PartKey part_key(const std::string& run, const std::string& checkpoint, MaskTarget target,
