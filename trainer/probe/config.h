@@ -143,10 +143,10 @@ struct ProbeConfig {
       "verdict needs it)");
     v("metric", metric,
       "accuracy: the fraction of the subroutine's rows predicted right (chance: the best "
-      "constant prediction's); loss: 1 - L / L_chance, the share of the best constant "
-      "prediction's loss the model removes (chance 0; cross-entropy for classes, squared error "
-      "for action vectors), for families whose constant prediction already passes the accuracy "
-      "tolerance on most rows");
+      "constant prediction's); loss: max(0, 1 - L / L_chance), the share of the best constant "
+      "prediction's loss the model removes (chance 0, also for any worse model; cross-entropy "
+      "for classes, squared error for action vectors), for families whose constant prediction "
+      "already passes the accuracy tolerance on most rows");
     v("score", score,
       "normalised: (acc - chance) / (full - chance) per subroutine, unclamped; clamped: "
       "max(acc - chance, 0), the reference's max(acc, chance) form");

@@ -35,8 +35,8 @@ SubroutineSet make_subroutine_set(const tasks::TaskFamily& family, const tasks::
                                   const std::vector<int64_t>& candidates, int count, int batch,
                                   int shards, uint64_t seed);
 // How well the model with its weights multiplied by `mask` performs the set's counted rows:
-// accuracy, the fraction predicted right; loss, 1 - L / chance_loss with L the model's loss per
-// counted row (1: no loss, 0: the best constant prediction's, below 0: worse; NaN if the
+// accuracy, the fraction predicted right; loss, max(0, 1 - L / chance_loss) with L the model's
+// loss per counted row (1: no loss, 0: the best constant prediction's or worse; NaN if the
 // constant prediction has no loss to remove).
 double measure(MaskedPolicy& model, const SubroutineSet& set, const MaskValues& mask,
                double tolerance, Metric metric);

@@ -300,8 +300,8 @@ std::string report_markdown(const std::vector<ModelProbe>& results, const ProbeC
       c.random_model ? "on" : "off", c.select_tasks, c.test_tasks, name_of(c.score),
       c.metric == Metric::kAccuracy
           ? "accuracy"
-          : "the share of the constant prediction's loss removed, 1 - L / L_chance (chance 0; "
-            "\"acc\" below stands for it)",
+          : "the share of the constant prediction's loss removed, max(0, 1 - L / L_chance) "
+            "(chance 0; \"acc\" below stands for it)",
       c.min_models, c.alpha);
   std::map<std::string, std::vector<const ModelProbe*>> by_family;
   for (const ModelProbe& m : results) by_family[m.family].push_back(&m);

@@ -129,6 +129,51 @@ TEST(ProbeControls, ChanceLossIsTheConstantPredictionsLoss) {
   }
 }
 
+// A stand-in policy that answers every query row with the targets plus `shift`.
+class ShiftedTargets : public MaskedPolicy {
+ public:
+  ShiftedTargets(trainer::Learner& learner, float shift)
+      : MaskedPolicy(MaskTarget::kNetwork, learner), shift_(shift) {}
+  double loss_and_grad(const std::vector<trainer::Batch>&, const MaskValues&,
+                       MaskValues&) override {
+    throw std::logic_error("not trained");
+  }
+  std::vector<torch::Tensor> outputs(const std::vector<trainer::Batch>& shards,
+                                     const MaskValues&) override {
+    std::vector<torch::Tensor> out;
+    for (const trainer::Batch& b : shards) out.push_back(b.query.y.values + shift_);
+    return out;
+  }
+
+ private:
+  float shift_;
+};
+
+// The loss metric is 1 for a model without loss, a share in between, and 0 for a model as bad
+// as the constant prediction or worse: a shift of 3 on every one-hot component costs
+// 0.5 * 4 * 9 = 18 per row, about 48 times the mean action's 0.375, and still measures 0.
+TEST(ProbeControls, LossMetricIsFlooredAtTheConstantPrediction) {
+  ControlConfig c = small_controls();
+  c.actions = true;
+  const ControlFamily family(c, /*shared=*/false);
+  const std::vector<tasks::Subroutine> subs = family.subroutines();
+  std::vector<int64_t> ids;
+  for (int64_t id = 0; id < family.task_space().size(); ++id)
+    if (subs[0].uses_task(family.task_space().task(id))) ids.push_back(id);
+  const SubroutineSet set = make_subroutine_set(family, subs[0], ids, 32, 8, 2, 5);
+  trainer::Learner& learner = *controls(ControlKind::kDense, true)[0].learner;
+  const auto at = [&](float shift) {
+    ShiftedTargets model(learner, shift);
+    return measure(model, set, {}, family.action_tolerance(), Metric::kLoss);
+  };
+  EXPECT_EQ(at(0.0f), 1.0);
+  // A shift of 0.2 costs 0.5 * 4 * 0.04 = 0.08 per row: 1 - 0.08 / chance_loss, up to the
+  // float32 rounding of the shifted outputs and of their sum (relative 1e-6 at most here).
+  EXPECT_NEAR(at(0.2f), 1.0 - 0.08 / set.chance_loss, 1e-5);
+  EXPECT_EQ(at(3.0f), 0.0);
+  EXPECT_EQ(at(-3.0f), 0.0);
+}
+
 // Action vectors whose mean passes the tolerance on every row, the lander's case to its end:
 // accuracy cannot score them (the full model is no better than chance), the loss metric says
 // "holds" for both parts of the dense control, and not for an untrained model.
