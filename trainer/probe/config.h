@@ -88,6 +88,7 @@ struct ProbeConfig {
   double final_temperature = 200.0;
   double lambda = 1e-8;
   double lambda_weights = 2.79e7;
+  bool lambda_loss = true;
   int train_tasks = 2512;
   bool fresh_tasks = false;
   int batch = 16;
@@ -120,6 +121,11 @@ struct ProbeConfig {
       "against the task loss as the reference's 1e-8 over its 2.79e7 weights does; 0: lambda "
       "as given",
       in_range(0.0, 1e12));
+    v("lambda_loss", lambda_loss,
+      "for action-vector targets, the penalty is also multiplied by the constant prediction's "
+      "squared error over ln 2 (the reference's cross-entropy at chance), so that it weighs "
+      "against a squared error as the reference's against its cross-entropy; class targets, "
+      "trained by cross-entropy as the reference's, are left as they are");
     v("train_tasks", train_tasks,
       "task instances of one epoch; an epoch is one pass over them in steps of `batch`",
       in_range(1, 1'000'000));

@@ -293,8 +293,13 @@ std::string report_markdown(const std::vector<ModelProbe>& results, const ProbeC
       "≥ {} trained models at p < {}\n",
       c.epochs, steps_per_epoch, c.fresh_tasks ? "fresh" : "a fixed set of", c.train_tasks, c.batch,
       c.final_temperature, c.lambda,
-      c.lambda_weights > 0 ? fmt::format(", scaled by {:g} / masked weights", c.lambda_weights)
-                           : "",
+      fmt::format("{}{}",
+                  c.lambda_weights > 0
+                      ? fmt::format(", scaled by {:g} / masked weights", c.lambda_weights)
+                      : "",
+                  c.lambda_loss ? " (for action vectors also by the constant prediction's loss / "
+                                  "ln 2)"
+                                : ""),
       fmt::join(c.search.lr, ", "), fmt::join(c.search.init, ", "),
       fmt::join(c.search.layers, ", "), 100 * c.search.min_accuracy, c.seeds, c.random_ablations,
       c.random_model ? "on" : "off", c.select_tasks, c.test_tasks, name_of(c.score),

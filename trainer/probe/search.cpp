@@ -266,9 +266,15 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
       fixed = make_set(k, config.train_tasks, stream(kTrainSet, numbers[k]));
       prepare(*masked, fixed);
     }
+    // Measured on the selection rows, which do not change with fresh_tasks.
+    const double scale = loss_scale(config, family.target_kind(), select[k].chance_loss);
+    if (scale != 1.0)
+      say(fmt::format(
+          "{}: sparsity penalty x {:.4g} (the constant prediction's loss {:.4g} / ln 2)", who,
+          scale, select[k].chance_loss));
     const auto train_on = [&](MaskedPolicy& m, int s, const MaskSetting& setting) {
       if (!config.fresh_tasks)
-        return train_mask(m, fixed.batches, config, setting, stream(kOrder, numbers[k], s));
+        return train_mask(m, fixed.batches, config, setting, stream(kOrder, numbers[k], s), scale);
       SubroutineSet current;
       int drawn = -1;
       const EpochBatches epoch_batches =
@@ -284,7 +290,8 @@ ModelProbe probe(const tasks::TaskFamily& family, const ProbeModel& model, MaskT
         }
         return current.batches;
       };
-      MaskTraining t = train_mask(m, epoch_batches, config, setting, stream(kOrder, numbers[k], s));
+      MaskTraining t =
+          train_mask(m, epoch_batches, config, setting, stream(kOrder, numbers[k], s), scale);
       release(m, current);
       return t;
     };

@@ -12,21 +12,29 @@ double mask_temperature(int epoch, int epochs, double final) {
   return std::pow(final, static_cast<double>(epoch) / static_cast<double>(epochs));
 }
 
-double penalty_weight(const ProbeConfig& config, int64_t masked) {
-  if (config.lambda_weights <= 0.0 || masked <= 0) return config.lambda;
-  return config.lambda * config.lambda_weights / static_cast<double>(masked);
+double penalty_weight(const ProbeConfig& config, int64_t masked, double loss_scale) {
+  if (config.lambda_weights <= 0.0 || masked <= 0) return config.lambda * loss_scale;
+  return config.lambda * config.lambda_weights / static_cast<double>(masked) * loss_scale;
+}
+
+double loss_scale(const ProbeConfig& config, tasks::TargetKind kind, double chance_loss) {
+  if (!config.lambda_loss || kind != tasks::TargetKind::kActions || !(chance_loss > 0.0))
+    return 1.0;
+  return chance_loss / std::log(2.0);
 }
 
 MaskTraining train_mask(MaskedPolicy& model,
                         const std::vector<std::vector<trainer::Batch>>& batches,
-                        const ProbeConfig& config, const MaskSetting& setting, uint64_t seed) {
+                        const ProbeConfig& config, const MaskSetting& setting, uint64_t seed,
+                        double loss_scale) {
   return train_mask(
       model, [&](int) -> const std::vector<std::vector<trainer::Batch>>& { return batches; },
-      config, setting, seed);
+      config, setting, seed, loss_scale);
 }
 
 MaskTraining train_mask(MaskedPolicy& model, const EpochBatches& epoch_batches,
-                        const ProbeConfig& config, const MaskSetting& setting, uint64_t seed) {
+                        const ProbeConfig& config, const MaskSetting& setting, uint64_t seed,
+                        double loss_scale) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<MaskUnit>& units = model.units();
   const std::vector<bool> on = parse_layers(setting.layers, units);
@@ -39,7 +47,7 @@ MaskTraining train_mask(MaskedPolicy& model, const EpochBatches& epoch_batches,
       params.push_back(r.logits[u] = torch::full(units[u].shape, setting.init).requires_grad_());
       masked += units[u].numel();
     }
-  const double lambda = penalty_weight(config, masked);
+  const double lambda = penalty_weight(config, masked, loss_scale);
   torch::optim::Adam adam(params, torch::optim::AdamOptions(setting.lr));
   Rng rng(seed);
   for (int epoch = 0; epoch < config.epochs; ++epoch) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tasks/task_family.h"
 #include "trainer/probe/config.h"
 #include "trainer/probe/mask.h"
 
@@ -22,11 +23,17 @@ namespace hc::probe {
 double mask_temperature(int epoch, int epochs, double final);
 
 // The penalty's weight per masked weight (lambda' above) for a mask over `masked` weights:
-// lambda, scaled by lambda_weights / masked when lambda_weights > 0. The reference's
-// 1e-8 x sum over its 2.79e7 weights is a penalty of about 0.14 at its initial logits against a
-// task loss of the same order; with the scaling the penalty is the same share of the task loss
-// however few weights a policy has (docs/probe.md, "The sparsity penalty").
-double penalty_weight(const ProbeConfig& config, int64_t masked);
+// lambda, scaled by lambda_weights / masked when lambda_weights > 0, times `loss_scale`. The
+// reference's 1e-8 x sum over its 2.79e7 weights is a penalty of about 0.14 at its initial
+// logits against a task loss of the same order; with the scaling the penalty is the same share
+// of the task loss however few weights a policy has (docs/probe.md, "The sparsity penalty").
+double penalty_weight(const ProbeConfig& config, int64_t masked, double loss_scale = 1.0);
+
+// The penalty's scale for a subroutine whose best constant prediction has loss `chance_loss`
+// under the training loss of `kind`: chance_loss / ln 2 for action vectors when
+// config.lambda_loss (a squared error has no fixed scale: the lander's constant predictions
+// lose 0.003 to 0.06, against the reference's ln 2 for its two classes), else 1.
+double loss_scale(const ProbeConfig& config, tasks::TargetKind kind, double chance_loss);
 
 // One configuration of the search.
 struct MaskSetting {
@@ -44,12 +51,14 @@ struct MaskTraining {
 };
 // The training batches of an epoch, prepared for the masked policy.
 using EpochBatches = std::function<const std::vector<std::vector<trainer::Batch>>&(int epoch)>;
-// Trains mask logits: every epoch, one step per batch, in an order shuffled by `seed`.
+// Trains mask logits: every epoch, one step per batch, in an order shuffled by `seed`, with the
+// penalty's weight penalty_weight(config, masked weights, loss_scale).
 MaskTraining train_mask(MaskedPolicy& model, const EpochBatches& batches, const ProbeConfig& config,
-                        const MaskSetting& setting, uint64_t seed);
+                        const MaskSetting& setting, uint64_t seed, double loss_scale = 1.0);
 // The same batches every epoch.
 MaskTraining train_mask(MaskedPolicy& model,
                         const std::vector<std::vector<trainer::Batch>>& batches,
-                        const ProbeConfig& config, const MaskSetting& setting, uint64_t seed);
+                        const ProbeConfig& config, const MaskSetting& setting, uint64_t seed,
+                        double loss_scale = 1.0);
 
 }  // namespace hc::probe

@@ -32,6 +32,21 @@ TEST(ProbeTrain, PenaltyIsScaledToTheReferencesShareOfTheLoss) {
   EXPECT_DOUBLE_EQ(penalty_weight(c, 1000), 1e-8);
 }
 
+// A squared error has no fixed scale: for action vectors the penalty follows the constant
+// prediction's loss, at the reference's weight where that loss is its ln 2; a cross-entropy is
+// left as it is.
+TEST(ProbeTrain, PenaltyFollowsTheConstantsLossForActionVectors) {
+  ProbeConfig c;
+  const double ln2 = std::log(2.0);
+  EXPECT_DOUBLE_EQ(loss_scale(c, tasks::TargetKind::kActions, ln2), 1.0);
+  EXPECT_DOUBLE_EQ(loss_scale(c, tasks::TargetKind::kActions, 0.0092), 0.0092 / ln2);
+  EXPECT_EQ(loss_scale(c, tasks::TargetKind::kLabels, 1.6), 1.0);
+  EXPECT_EQ(loss_scale(c, tasks::TargetKind::kActions, std::nan("")), 1.0);
+  EXPECT_DOUBLE_EQ(penalty_weight(c, 1000, 0.25) * 1000, 0.25 * 1e-8 * 2.79e7);
+  c.lambda_loss = false;
+  EXPECT_EQ(loss_scale(c, tasks::TargetKind::kActions, 0.0092), 1.0);
+}
+
 // Disjoint paths: a mask trained on subroutine a keeps exactly a's path -- every other weight is
 // zero or sees a zero input on a's rows, so only the penalty moves its logit, downwards -- the
 // same way whatever the thread count.
@@ -56,6 +71,16 @@ TEST(ProbeTrain, RecoversAPathTheSameWithAnyThreadCount) {
   for (size_t u = 0; u < runs[0].logits.size(); ++u)
     EXPECT_TRUE(torch::equal(runs[0].logits[u], runs[1].logits[u]));
   EXPECT_EQ(runs[0].steps, config.epochs * 2);  // 8 instances in steps of 4
+
+  // The loss scale reaches the penalty: half the scale, half the first step's penalty (the same
+  // initial mask; halving is exact in floating point).
+  trainer::Learner learner(testing::path_network(), testing::no_adaptation(), 1, true);
+  const auto masked = MaskedPolicy::make(MaskTarget::kNetwork, learner);
+  for (const auto& b : train.batches) masked->prepare(b);
+  const MaskTraining half =
+      train_mask(*masked, train.batches, config, {1e-2, -0.05, "all"}, 5, 0.5);
+  EXPECT_GT(runs[0].first_penalty, 0.0);
+  EXPECT_EQ(half.first_penalty, 0.5 * runs[0].first_penalty);
 }
 
 }  // namespace
