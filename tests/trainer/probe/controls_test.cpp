@@ -103,6 +103,15 @@ TEST(ProbeControls, UntrainedDoesNotHold) {
     EXPECT_FALSE(v.holds) << verdict_text(v);
 }
 
+// 32 task instances of the control's first subroutine (query rows of part a only).
+SubroutineSet first_subroutine_set(const ControlFamily& family) {
+  const std::vector<tasks::Subroutine> subs = family.subroutines();
+  std::vector<int64_t> ids;
+  for (int64_t id = 0; id < family.task_space().size(); ++id)
+    if (subs[0].uses_task(family.task_space().task(id))) ids.push_back(id);
+  return make_subroutine_set(family, subs[0], ids, 32, 8, 2, 5);
+}
+
 // The constant prediction's loss, which the loss metric removes shares of: with the variants'
 // answers near uniform over F = 4 classes, the label entropy is near log 4 and the mean action's
 // half squared error near 0.5 * 4 * (1/4)(3/4) = 0.375 (512 query rows: the sampling error of
@@ -112,11 +121,7 @@ TEST(ProbeControls, ChanceLossIsTheConstantPredictionsLoss) {
     ControlConfig c = small_controls();
     c.actions = actions;
     const ControlFamily family(c, /*shared=*/false);
-    const std::vector<tasks::Subroutine> subs = family.subroutines();
-    std::vector<int64_t> ids;
-    for (int64_t id = 0; id < family.task_space().size(); ++id)
-      if (subs[0].uses_task(family.task_space().task(id))) ids.push_back(id);
-    const SubroutineSet set = make_subroutine_set(family, subs[0], ids, 32, 8, 2, 5);
+    const SubroutineSet set = first_subroutine_set(family);
     ASSERT_EQ(set.rows, 32 * c.query_rows);
     if (actions) {
       EXPECT_NEAR(set.chance_loss, 0.375, 0.05);
@@ -156,11 +161,7 @@ TEST(ProbeControls, LossMetricIsFlooredAtTheConstantPrediction) {
   ControlConfig c = small_controls();
   c.actions = true;
   const ControlFamily family(c, /*shared=*/false);
-  const std::vector<tasks::Subroutine> subs = family.subroutines();
-  std::vector<int64_t> ids;
-  for (int64_t id = 0; id < family.task_space().size(); ++id)
-    if (subs[0].uses_task(family.task_space().task(id))) ids.push_back(id);
-  const SubroutineSet set = make_subroutine_set(family, subs[0], ids, 32, 8, 2, 5);
+  const SubroutineSet set = first_subroutine_set(family);
   trainer::Learner& learner = *controls(ControlKind::kDense, true)[0].learner;
   const auto at = [&](float shift) {
     ShiftedTargets model(learner, shift);
