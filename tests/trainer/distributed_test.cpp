@@ -334,9 +334,12 @@ std::vector<pid_t> children_of(pid_t pid) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream in(e.path() / "stat");
     std::string stat;
-    std::getline(in, stat);
+    // A process that ended since the listing has no stat to read: it is no one's child.
+    if (!std::getline(in, stat)) continue;
     // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
-    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 > stat.size()) continue;
+    std::istringstream rest(stat.substr(close + 2));
     char state;
     pid_t parent = 0;
     if (rest >> state >> parent && parent == pid) out.push_back(std::stoi(name));
@@ -349,7 +352,8 @@ bool alive(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
   if (!std::getline(in, stat)) return false;
-  return stat[stat.rfind(')') + 2] != 'Z';
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
 
 // The child of `launcher` that is rank `rank` (its environment has RANK=rank).
