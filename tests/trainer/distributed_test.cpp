@@ -326,20 +326,24 @@ TEST_F(Distributed, MalformedMessageFromARankIsAnError) {
   EXPECT_THROW(unpickle("not pickled tensors", "evaluation results"), DistError);
 }
 
+// The fields of /proc/PID/stat after the command name ("state ppid ..."), or "" when the process
+// has ended (it may end between a listing of /proc and this read). The name may hold spaces, so
+// the fields start after its closing parenthesis.
+std::string stat_fields(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return "";
+  const auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 > stat.size() ? "" : stat.substr(close + 2);
+}
+
 // The processes whose parent is `pid`, from /proc.
 std::vector<pid_t> children_of(pid_t pid) {
   std::vector<pid_t> out;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat;
-    // A process that ended since the listing has no stat to read: it is no one's child.
-    if (!std::getline(in, stat)) continue;
-    // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos || close + 2 > stat.size()) continue;
-    std::istringstream rest(stat.substr(close + 2));
+    std::istringstream rest(stat_fields(std::stoi(name)));
     char state;
     pid_t parent = 0;
     if (rest >> state >> parent && parent == pid) out.push_back(std::stoi(name));
@@ -349,11 +353,8 @@ std::vector<pid_t> children_of(pid_t pid) {
 
 // Whether a process still runs (a zombie no longer does).
 bool alive(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return false;
-  const auto close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+  const std::string fields = stat_fields(pid);
+  return !fields.empty() && fields[0] != 'Z';
 }
 
 // The child of `launcher` that is rank `rank` (its environment has RANK=rank).
